@@ -1,0 +1,155 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace IoTPilots.Cloud.Influx;
+
+/// <summary>Writes line-protocol lines somewhere durable. The ingestion pipeline acknowledges only after this returns.</summary>
+public interface IPointWriter
+{
+    Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
+}
+
+/// <summary>The server is (temporarily) unable to take the write; try again after <see cref="RetryAfter"/>.</summary>
+public sealed class InfluxUnavailableException(string message, TimeSpan? retryAfter, Exception? inner = null) : Exception(message, inner)
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>The server refused the points themselves (HTTP 400, e.g. a field type conflict); retrying cannot help.</summary>
+public sealed class InfluxRejectedException(string message) : Exception(message);
+
+/// <summary>
+/// A small InfluxDB HTTP client for the API every version shares: <c>/write</c> (1.x, and the v1 compatibility
+/// endpoint of 2.x and 3.x) or <c>/api/v2/write</c>, gzip-compressed, with token or basic auth, and
+/// <c>/query</c> in InfluxQL. InfluxDB.Client is not available here, and this is all we need of it.
+/// </summary>
+public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPointWriter
+{
+    public InfluxEndpoint Endpoint { get; } = endpoint;
+
+    public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        var db = Uri.EscapeDataString(Endpoint.Database);
+        var path = Endpoint.UseV2Api
+            ? $"api/v2/write?bucket={db}&org={Uri.EscapeDataString(Endpoint.Org ?? "")}&precision=ms"
+            : $"write?db={db}&precision=ms";
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Endpoint.BaseUri, path));
+        request.Content = Gzip(lines);
+        Authorize(request);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new InfluxUnavailableException($"InfluxDB at {Endpoint.BaseUri} unreachable: {ex.Message}", null, ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InfluxUnavailableException($"InfluxDB at {Endpoint.BaseUri} timed out", null, ex);
+        }
+
+        using (response)
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity)
+            {
+                throw new InfluxRejectedException($"InfluxDB refused {lines.Count} lines: HTTP {status} {body.Trim()}");
+            }
+
+            // 429, 503 and every other failure are the server's trouble, not the data's: retry, honoring Retry-After.
+            var retryAfter = response.Headers.RetryAfter?.Delta
+                ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+            throw new InfluxUnavailableException($"InfluxDB write failed: HTTP {status} {body.Trim()}", retryAfter);
+        }
+    }
+
+    /// <summary>Creates the database if it is missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
+    public async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
+    {
+        if (Endpoint.UseV2Api)
+        {
+            return;
+        }
+
+        using var doc = await QueryAsync($"CREATE DATABASE \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\"", cancellationToken, post: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs an InfluxQL query against the configured database and returns the JSON response.</summary>
+    public async Task<JsonDocument> QueryAsync(string influxQl, CancellationToken cancellationToken, bool post = false)
+    {
+        var query = $"db={Uri.EscapeDataString(Endpoint.Database)}&epoch=ms&q={Uri.EscapeDataString(influxQl)}";
+        using var request = post
+            ? new HttpRequestMessage(HttpMethod.Post, new Uri(Endpoint.BaseUri, "query"))
+            {
+                Content = new StringContent(query, Encoding.UTF8, "application/x-www-form-urlencoded"),
+            }
+            : new HttpRequestMessage(HttpMethod.Get, new Uri(Endpoint.BaseUri, "query?" + query));
+        Authorize(request);
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InfluxUnavailableException($"InfluxDB query failed: HTTP {(int)response.StatusCode} {body.Trim()}", null);
+        }
+
+        var doc = JsonDocument.Parse(body);
+        foreach (var result in doc.RootElement.GetProperty("results").EnumerateArray())
+        {
+            if (result.TryGetProperty("error", out var error))
+            {
+                doc.Dispose();
+                throw new InfluxRejectedException($"InfluxQL error in '{influxQl}': {error.GetString()}");
+            }
+        }
+
+        return doc;
+    }
+
+    private void Authorize(HttpRequestMessage request)
+    {
+        if (Endpoint.Token is { Length: > 0 } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Token", token);
+        }
+        else if (Endpoint.Username is { Length: > 0 } user)
+        {
+            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{Endpoint.Password}"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
+        }
+    }
+
+    private static ByteArrayContent Gzip(IReadOnlyList<string> lines)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var writer = new StreamWriter(gzip, new UTF8Encoding(false)))
+        {
+            foreach (var line in lines)
+            {
+                writer.Write(line);
+                writer.Write('\n');
+            }
+        }
+
+        var content = new ByteArrayContent(buffer.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
+        content.Headers.ContentEncoding.Add("gzip");
+        return content;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text;
+using IoTPilots.Contract;
+
+namespace IoTPilots.Cloud.Influx;
+
+/// <summary>
+/// InfluxDB line protocol (the format shared by InfluxDB 1.x, 2.x and 3.x):
+/// <c>measurement,tag=v,tag=v field=1.5,field2="s" 1700000000000</c>, with millisecond timestamps.
+/// Escaping rules: measurement escapes comma and space; tag keys, tag values and field keys escape comma,
+/// equals sign and space; string field values escape double quote and backslash. Backslashes in keys are
+/// left alone: InfluxDB 1.x keeps them literally. Newlines cannot be escaped anywhere, so they become
+/// escaped spaces. Pure.
+/// </summary>
+public static class LineProtocol
+{
+    /// <summary>Good readings: one point per device and sampling time, one field per signal.</summary>
+    public const string TelemetryMeasurement = "telemetry";
+
+    /// <summary>Readings that are not good: one point per signal, with tag <c>field</c> and a string <c>quality</c>.</summary>
+    public const string QualityMeasurement = "telemetry_quality";
+
+    public static string EscapeMeasurement(string s) => Escape(s, escapeEquals: false);
+
+    public static string EscapeKey(string s) => Escape(s, escapeEquals: true);
+
+    public static string EscapeStringField(string s) =>
+        "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace('\n', ' ') + "\"";
+
+    /// <summary>Floats are always written as floats (never as integers) so a field never changes type.</summary>
+    public static string FormatFloat(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Builds the lines for one message: the storage schema documented in README.md.</summary>
+    public static List<string> FromMessage(TelemetryMessage message)
+    {
+        var tags = Tags(message);
+        var lines = new List<string>();
+        foreach (var group in message.Readings.Where(r => r.Quality == Quality.Good).GroupBy(r => r.Timestamp.ToUnixTimeMilliseconds()))
+        {
+            var sb = new StringBuilder(TelemetryMeasurement).Append(tags).Append(' ');
+            var first = true;
+            // A signal sampled twice at one millisecond keeps its last value, as InfluxDB itself would.
+            foreach (var r in group.GroupBy(r => r.Field).Select(g => g.Last()))
+            {
+                sb.Append(first ? "" : ",").Append(EscapeKey(r.Field)).Append('=').Append(FormatFloat(r.Value!.Value));
+                first = false;
+            }
+
+            lines.Add(sb.Append(' ').Append(group.Key.ToString(CultureInfo.InvariantCulture)).ToString());
+        }
+
+        foreach (var r in message.Readings.Where(r => r.Quality != Quality.Good))
+        {
+            var sb = new StringBuilder(QualityMeasurement).Append(tags)
+                .Append(",field=").Append(EscapeKey(r.Field))
+                .Append(" quality=").Append(EscapeStringField(r.Quality.ToWire()));
+            if (r.Value is { } v)
+            {
+                sb.Append(",value=").Append(FormatFloat(v));
+            }
+
+            lines.Add(sb.Append(' ').Append(r.Timestamp.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)).ToString());
+        }
+
+        return lines;
+    }
+
+    /// <summary>Tags in key order, as InfluxDB recommends for write performance.</summary>
+    private static string Tags(TelemetryMessage m) =>
+        $",device={EscapeKey(m.Device)},gateway={EscapeKey(m.Gateway)},pilot={EscapeKey(m.Pilot)},site={EscapeKey(m.Site)}";
+
+    private static string Escape(string s, bool escapeEquals)
+    {
+        var sb = new StringBuilder(s.Length + 8);
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case ',':
+                case ' ':
+                    sb.Append('\\').Append(c);
+                    break;
+                case '=' when escapeEquals:
+                    sb.Append("\\=");
+                    break;
+                case '\n':
+                case '\r':
+                    sb.Append("\\ ");
+                    break;
+                default:
+                    sb.Append(c);
+                    break;
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,27 @@
+using IoTPilots.Cloud.Influx;
+using IoTPilots.Mqtt;
+
+namespace IoTPilots.Cloud.Ingestion;
+
+/// <summary>Settings of the ingestion pipeline, from the environment (see README, "Configuration").</summary>
+public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx, string Group, string Worker)
+{
+    /// <summary>Flush a batch at this many lines [issue 5: at most 5000 lines or 1 s].</summary>
+    public int MaxBatchLines { get; init; } = 5000;
+
+    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Unacknowledged messages in flight. Sent to the broker as MQTT 5 receive-maximum, and the batch is flushed
+    /// before it fills, so acknowledgements keep flowing.
+    /// </summary>
+    public int MaxInFlight { get; init; } = 1000;
+
+    public string Filter => $"$share/{Group}/{Contract.Topics.AllTelemetry}";
+
+    public static IngestionOptions FromEnvironment(Func<string, string?> env) => new(
+        MqttEndpoint.Parse(env("PILOTS_MQTT_URL") ?? "mqtt://127.0.0.1:1883"),
+        InfluxEndpoint.FromEnvironment(env),
+        env("PILOTS_INGEST_GROUP") is { Length: > 0 } g ? g : "ingest",
+        env("PILOTS_INGEST_WORKER") is { Length: > 0 } w ? w : "1");
+}

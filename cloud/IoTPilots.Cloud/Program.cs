@@ -1,0 +1,50 @@
+using IoTPilots.Cloud.Influx;
+using IoTPilots.Cloud.Ingestion;
+
+var builder = WebApplication.CreateBuilder(args);
+IngestionOptions options;
+try
+{
+    options = IngestionOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+}
+catch (FormatException ex)
+{
+    Console.Error.WriteLine($"cloud: {ex.Message}");
+    return 2;
+}
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton<IngestionStats>();
+builder.Services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
+builder.Services.AddSingleton(options.Influx);
+builder.Services.AddSingleton<IPointWriter>(sp => sp.GetRequiredService<InfluxWriter>());
+builder.Services.AddHostedService<IngestionService>();
+if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+{
+    builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), TimeSpan.FromSeconds(seconds), TimeProvider.System));
+}
+
+var app = builder.Build();
+try
+{
+    await app.Services.GetRequiredService<InfluxWriter>().EnsureDatabaseAsync(CancellationToken.None);
+}
+catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestException)
+{
+    // Not fatal: ingestion holds and retries until InfluxDB is back.
+    app.Logger.LogWarning("Could not create database {Database} yet: {Error}", options.Influx.Database, ex.Message);
+}
+
+app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
+{
+    messages = s.Messages,
+    readings = s.Readings,
+    linesWritten = s.LinesWritten,
+    rejected = s.Rejected,
+    writeErrors = s.WriteErrors,
+    pendingLines = s.PendingLines,
+}));
+await app.RunAsync();
+return 0;

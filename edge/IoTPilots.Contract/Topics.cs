@@ -1,0 +1,57 @@
+namespace IoTPilots.Contract;
+
+/// <summary>
+/// MQTT topic layout, version 1:
+/// <c>pilots/v1/{site}/{gateway}/{device}/telemetry</c> for readings and
+/// <c>pilots/v1/{site}/{gateway}/status</c> (retained) for the gateway's own state.
+/// </summary>
+public static class Topics
+{
+    public const string Root = "pilots";
+    public const string Version = "v1";
+
+    /// <summary>Subscription filter that matches every device's telemetry.</summary>
+    public const string AllTelemetry = Root + "/" + Version + "/+/+/+/telemetry";
+
+    public static string Telemetry(string site, string gateway, string device)
+    {
+        CheckSegment(site, nameof(site));
+        CheckSegment(gateway, nameof(gateway));
+        CheckSegment(device, nameof(device));
+        return $"{Root}/{Version}/{site}/{gateway}/{device}/telemetry";
+    }
+
+    public static string Status(string site, string gateway)
+    {
+        CheckSegment(site, nameof(site));
+        CheckSegment(gateway, nameof(gateway));
+        return $"{Root}/{Version}/{site}/{gateway}/status";
+    }
+
+    /// <summary>Splits a telemetry topic into its site, gateway and device, or returns false.</summary>
+    public static bool TryParseTelemetry(string topic, out string site, out string gateway, out string device)
+    {
+        site = gateway = device = "";
+        var parts = topic.Split('/');
+        if (parts.Length != 6 || parts[0] != Root || parts[1] != Version || parts[5] != "telemetry")
+        {
+            return false;
+        }
+
+        if (!Identifiers.IsValid(parts[2]) || !Identifiers.IsValid(parts[3]) || !Identifiers.IsValid(parts[4]))
+        {
+            return false;
+        }
+
+        (site, gateway, device) = (parts[2], parts[3], parts[4]);
+        return true;
+    }
+
+    private static void CheckSegment(string value, string name)
+    {
+        if (!Identifiers.IsValid(value))
+        {
+            throw new ArgumentException($"'{value}' is not a valid {name}: {Identifiers.Rule}", name);
+        }
+    }
+}

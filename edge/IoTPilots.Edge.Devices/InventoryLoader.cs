@@ -1,0 +1,214 @@
+using IoTPilots.Config;
+using IoTPilots.Contract;
+using IoTPilots.Edge.Modbus;
+
+namespace IoTPilots.Edge.Devices;
+
+/// <summary>
+/// Loads a gateway's inventory file and the device profiles it names, validating every field. Errors are
+/// <see cref="ConfigException"/>s naming file, line and field. The format is documented in edge/README.md.
+/// </summary>
+public static class InventoryLoader
+{
+    private static readonly Dictionary<string, SignalType> TypeNames = new()
+    {
+        ["int16"] = SignalType.Int16,
+        ["uint16"] = SignalType.UInt16,
+        ["int32"] = SignalType.Int32,
+        ["uint32"] = SignalType.UInt32,
+        ["int64"] = SignalType.Int64,
+        ["float32"] = SignalType.Float32,
+        ["float64"] = SignalType.Float64,
+        ["bit"] = SignalType.Bit,
+        ["string"] = SignalType.String,
+    };
+
+    private static readonly Dictionary<string, Table> TableNames = new()
+    {
+        ["holding"] = Table.HoldingRegister,
+        ["input"] = Table.InputRegister,
+        ["coil"] = Table.Coil,
+        ["discrete"] = Table.DiscreteInput,
+    };
+
+    /// <summary>The profiles shipped with the edge agent, next to its binaries.</summary>
+    public static string ShippedProfilesDirectory => Path.Combine(AppContext.BaseDirectory, "profiles");
+
+    public static Inventory Load(string file, params string[] extraProfileDirectories)
+    {
+        var root = ConfigNode.Load(file);
+        root.AllowOnly("gateway", "site", "pilot", "profiles", "devices");
+        var gateway = Id(root.Required("gateway"));
+        var site = Id(root.Required("site"));
+        var defaultPilot = root.Optional("pilot") is { } p ? Pilot(p) : null;
+
+        var profileDirs = new List<string>();
+        if (root.Optional("profiles") is { } dirNode)
+        {
+            profileDirs.Add(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, dirNode.AsString())));
+        }
+
+        profileDirs.AddRange(extraProfileDirectories);
+        profileDirs.Add(ShippedProfilesDirectory);
+        var profiles = new ProfileCatalog(profileDirs);
+
+        var devices = new List<DeviceConfig>();
+        var seen = new HashSet<string>();
+        foreach (var d in root.Required("devices").Items())
+        {
+            var device = LoadDevice(d, site, defaultPilot, profiles);
+            if (!seen.Add(device.Id))
+            {
+                throw d.Required("id").Error($"device id '{device.Id}' is used twice in this inventory");
+            }
+
+            devices.Add(device);
+        }
+
+        if (devices.Count == 0)
+        {
+            throw root.Required("devices").Error("the inventory lists no devices");
+        }
+
+        return new Inventory(gateway, site, devices, file);
+    }
+
+    private static DeviceConfig LoadDevice(ConfigNode d, string site, string? defaultPilot, ProfileCatalog profiles)
+    {
+        d.AllowOnly("id", "pilot", "site", "bus", "address", "unit", "poll_interval", "timeout", "retries", "offline_after", "max_gap", "profile", "registers");
+        var id = Id(d.Required("id"));
+        var pilotNode = d.Optional("pilot");
+        var pilot = pilotNode is not null ? Pilot(pilotNode) : defaultPilot ?? throw d.Error("pilot is missing here and at the top of the file (expected one of: factory, port, aquaculture)");
+        var bus = d.Required("bus").OneOf(Buses.All, "bus");
+        var addressNode = d.Required("address");
+        var address = addressNode.AsString();
+        if (bus == Buses.ModbusTcp && !TryParseHostPort(address, out _, out _))
+        {
+            throw addressNode.Error($"expected host:port for a modbus-tcp device, got '{address}'");
+        }
+
+        var signals = new List<SignalDefinition>();
+        string? profileId = null;
+        if (d.Optional("profile") is { } profileNode)
+        {
+            profileId = profileNode.AsString();
+            signals.AddRange(profiles.Get(profileId, profileNode).Signals);
+        }
+
+        if (d.Optional("registers") is { } regs)
+        {
+            signals.AddRange(LoadSignals(regs));
+        }
+
+        if (signals.Count == 0)
+        {
+            throw d.Error("device has no signals: give it a profile or a registers list");
+        }
+
+        var duplicate = signals.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw d.Error($"signal '{duplicate.Key}' is defined twice (profile and registers together?)");
+        }
+
+        var pollInterval = d.Duration("poll_interval", TimeSpan.FromSeconds(10));
+        if (pollInterval < TimeSpan.FromMilliseconds(100) || pollInterval > TimeSpan.FromHours(24))
+        {
+            throw d.Required("poll_interval").Error("expected between 100ms and 24h");
+        }
+
+        return new DeviceConfig
+        {
+            Id = id,
+            Pilot = pilot,
+            Site = d.Optional("site") is { } s ? Id(s) : site,
+            Bus = bus,
+            Address = address,
+            UnitId = (byte)d.Int("unit", 0, 255, 1),
+            PollInterval = pollInterval,
+            Timeout = d.Duration("timeout", TimeSpan.FromSeconds(1)),
+            Retries = d.Int("retries", 0, 10, 1),
+            OfflineAfter = d.Int("offline_after", 1, 1000, 3),
+            MaxGap = d.Int("max_gap", 0, 100, 0),
+            ProfileId = profileId,
+            Signals = signals,
+        };
+    }
+
+    public static IReadOnlyList<SignalDefinition> LoadSignals(ConfigNode list)
+    {
+        var signals = new List<SignalDefinition>();
+        foreach (var r in list.Items())
+        {
+            r.AllowOnly("name", "table", "address", "type", "order", "scale", "offset", "unit", "deadband", "bit", "length", "bad_value");
+            var nameNode = r.Required("name");
+            var name = nameNode.AsString();
+            if (!Identifiers.IsValidField(name))
+            {
+                throw nameNode.Error($"'{name}' is not a valid field name: {Identifiers.FieldRule}");
+            }
+
+            var table = TableNames[r.Required("table").OneOf(TableNames.Keys, "table")];
+            var type = r.Optional("type") is { } t ? TypeNames[t.OneOf(TypeNames.Keys, "type")] : (table is Table.Coil or Table.DiscreteInput ? SignalType.Bit : SignalType.UInt16);
+            if (table is Table.Coil or Table.DiscreteInput && type != SignalType.Bit)
+            {
+                throw r.Required("type").Error($"a {table} holds single bits; type must be bit");
+            }
+
+            var order = r.Optional("order") is { } o ? Enum.Parse<WordOrder>(o.OneOf(["ABCD", "CDAB", "BADC", "DCBA"], "word order")) : WordOrder.ABCD;
+            var scale = r.Double("scale", 1);
+            if (scale == 0)
+            {
+                throw r.Required("scale").Error("scale must not be 0");
+            }
+
+            var length = type == SignalType.String ? r.Int("length", 1, 240) : 0;
+            var address = r.Int("address", 0, 65535);
+            var signal = new SignalDefinition
+            {
+                Name = name,
+                Table = table,
+                Address = (ushort)address,
+                Type = type,
+                Order = order,
+                Scale = scale,
+                Offset = r.Double("offset", 0),
+                Unit = r.String("unit", ""),
+                Deadband = r.Double("deadband", 0),
+                BitIndex = r.Int("bit", 0, 15, 0),
+                Length = length,
+                BadValue = r.Optional("bad_value")?.AsDouble(),
+            };
+            if (address + signal.Count > 65536)
+            {
+                throw r.Required("address").Error($"{type} at {address} runs past the last register 65535");
+            }
+
+            signals.Add(signal);
+        }
+
+        return signals;
+    }
+
+    public static bool TryParseHostPort(string address, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = address[..colon];
+        return true;
+    }
+
+    private static string Id(ConfigNode node)
+    {
+        var id = node.AsString();
+        return Identifiers.IsValid(id) ? id : throw node.Error($"'{id}' is not a valid id: {Identifiers.Rule}");
+    }
+
+    private static string Pilot(ConfigNode node) => node.OneOf(Pilots.All, "pilot");
+}

@@ -1,0 +1,43 @@
+using IoTPilots.Config;
+using IoTPilots.Edge;
+using IoTPilots.Edge.Devices;
+using IoTPilots.Edge.Polling;
+using IoTPilots.Edge.Publishing;
+using IoTPilots.Mqtt;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+// Start-up: load and validate the inventory first, so a bad file stops here with a message naming
+// file, line and field, before anything connects anywhere.
+var builder = Host.CreateApplicationBuilder(args);
+var inventoryFile = builder.Configuration["inventory"] ?? Environment.GetEnvironmentVariable("PILOTS_EDGE_INVENTORY");
+if (string.IsNullOrEmpty(inventoryFile))
+{
+    Console.Error.WriteLine("edge: no inventory given; use --inventory FILE (or PILOTS_EDGE_INVENTORY)");
+    return 2;
+}
+
+Inventory inventory;
+MqttEndpoint broker;
+try
+{
+    inventory = InventoryLoader.Load(inventoryFile);
+    broker = MqttEndpoint.Parse(Environment.GetEnvironmentVariable("PILOTS_MQTT_URL") ?? "mqtt://127.0.0.1:1883");
+}
+catch (Exception ex) when (ex is ConfigException or FormatException)
+{
+    Console.Error.WriteLine($"edge: {ex.Message}");
+    return 2;
+}
+
+builder.Services.AddSystemd();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(inventory);
+builder.Services.AddSingleton(broker);
+builder.Services.AddSingleton<EdgeMetrics>();
+builder.Services.AddSingleton<ReadingBuffer>();
+builder.Services.AddHostedService<PollingService>();
+builder.Services.AddHostedService<MqttTelemetryPublisher>();
+await builder.Build().RunAsync();
+return 0;

@@ -1,0 +1,31 @@
+namespace IoTPilots.Mqtt;
+
+/// <summary>An MQTT broker named by a URL such as <c>mqtt://user:pass@127.0.0.1:1883</c> or <c>mqtts://host:8883</c>.</summary>
+public sealed record MqttEndpoint(string Host, int Port, bool Tls, string? Username, string? Password)
+{
+    public static MqttEndpoint Parse(string url, string source = "PILOTS_MQTT_URL")
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("mqtt" or "mqtts" or "tcp" or "ssl"))
+        {
+            throw new FormatException($"{source}: '{url}' is not an MQTT URL (expected mqtt://[user:pass@]host[:port] or mqtts://...)");
+        }
+
+        var tls = uri.Scheme is "mqtts" or "ssl";
+        var port = uri.IsDefaultPort || uri.Port <= 0 ? (tls ? 8883 : 1883) : uri.Port;
+        var (user, pass) = SplitUserInfo(uri);
+        return new MqttEndpoint(uri.Host, port, tls, user, pass);
+    }
+
+    public override string ToString() => $"{(Tls ? "mqtts" : "mqtt")}://{Host}:{Port}";
+
+    public static (string? User, string? Password) SplitUserInfo(Uri uri)
+    {
+        if (string.IsNullOrEmpty(uri.UserInfo))
+        {
+            return (null, null);
+        }
+
+        var parts = uri.UserInfo.Split(':', 2);
+        return (Uri.UnescapeDataString(parts[0]), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : null);
+    }
+}
