@@ -1,6 +1,11 @@
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 
+if (args is ["query", var influxQl])
+{
+    return await QueryCommand.RunAsync(influxQl, Console.Out);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 IngestionOptions options;
 try
