@@ -18,13 +18,7 @@ catch (FormatException ex)
     return 2;
 }
 
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(options);
-builder.Services.AddSingleton<IngestionStats>();
-builder.Services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
-builder.Services.AddSingleton(options.Influx);
-builder.Services.AddSingleton<IPointWriter>(sp => sp.GetRequiredService<InfluxWriter>());
-builder.Services.AddHostedService<IngestionService>();
+builder.Services.AddIngestion(options);
 if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
 {
     builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), TimeSpan.FromSeconds(seconds), TimeProvider.System));

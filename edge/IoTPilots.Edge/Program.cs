@@ -1,8 +1,6 @@
 using IoTPilots.Config;
 using IoTPilots.Edge;
 using IoTPilots.Edge.Devices;
-using IoTPilots.Edge.Polling;
-using IoTPilots.Edge.Publishing;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,12 +30,6 @@ catch (Exception ex) when (ex is ConfigException or FormatException)
 }
 
 builder.Services.AddSystemd();
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(inventory);
-builder.Services.AddSingleton(broker);
-builder.Services.AddSingleton<EdgeMetrics>();
-builder.Services.AddSingleton<ReadingBuffer>();
-builder.Services.AddHostedService<PollingService>();
-builder.Services.AddHostedService<MqttTelemetryPublisher>();
+builder.Services.AddEdgeAgent(inventory, broker);
 await builder.Build().RunAsync();
 return 0;

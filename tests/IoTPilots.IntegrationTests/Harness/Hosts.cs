@@ -1,0 +1,31 @@
+using IoTPilots.Cloud.Influx;
+using IoTPilots.Cloud.Ingestion;
+using IoTPilots.Edge;
+using IoTPilots.Edge.Devices;
+using IoTPilots.Mqtt;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPilots.IntegrationTests.Harness;
+
+/// <summary>The real edge agent and cloud ingestion, wired exactly as their Program.cs do, in-process.</summary>
+public static class Hosts
+{
+    public static IHost Edge(Inventory inventory, MqttEndpoint broker, ErrorLog log)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders().AddProvider(log);
+        builder.Services.AddEdgeAgent(inventory, broker);
+        return builder.Build();
+    }
+
+    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "")
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders().AddProvider(log);
+        group = group.Length > 0 ? group : $"it{Guid.NewGuid():N}"[..12];
+        builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, "1"));
+        return builder.Build();
+    }
+}
