@@ -1,0 +1,5 @@
+namespace IoTPilots.Edge.Gpio;
+
+internal static class Placeholder
+{
+}
