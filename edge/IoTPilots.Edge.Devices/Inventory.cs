@@ -15,8 +15,29 @@ public sealed record DeviceConfig
     /// <summary>Bus type, one of <see cref="Buses.All"/>.</summary>
     public required string Bus { get; init; }
 
-    /// <summary>Bus address: <c>host:port</c> for modbus-tcp.</summary>
+    /// <summary>Bus address as written in the inventory; see <see cref="Buses"/> for each bus's form.</summary>
     public required string Address { get; init; }
+
+    /// <summary>Serial settings, for modbus-rtu and ezo.</summary>
+    public SerialSettings? Serial { get; init; }
+
+    /// <summary>Field name of a single-value sensor (ds18b20, max31855, digital-input), e.g. <c>water_temp_c</c>.</summary>
+    public string? Field { get; init; }
+
+    /// <summary>EZO circuit kind: ph, do, orp, ec or rtd.</summary>
+    public string? EzoKind { get; init; }
+
+    /// <summary>EZO reading mode: <c>poll</c> (command/response) or <c>continuous</c>.</summary>
+    public string EzoMode { get; init; } = "poll";
+
+    /// <summary>Directory of the kernel's 1-Wire devices, for ds18b20.</summary>
+    public string W1Directory { get; init; } = "/sys/bus/w1/devices";
+
+    /// <summary>Digital input: the contact closes to ground (reads low when active).</summary>
+    public bool ActiveLow { get; init; }
+
+    /// <summary>Digital input: a new level counts only after it has been stable this long.</summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(50);
 
     public byte UnitId { get; init; } = 1;
 
@@ -40,9 +61,25 @@ public sealed record DeviceConfig
 /// <summary>Everything one gateway polls, loaded from its inventory file.</summary>
 public sealed record Inventory(string Gateway, string Site, IReadOnlyList<DeviceConfig> Devices, string SourceFile);
 
+/// <summary>
+/// Bus types and the form of their <c>address</c>:
+/// modbus-tcp <c>host:port</c>; modbus-rtu and ezo <c>/dev/ttyUSB0?baud=9600&amp;parity=N</c>;
+/// ds18b20 the 1-Wire id <c>28-00000a1b2c3d</c>; bme280 <c>i2cbus:0xADDR</c>; max31855 <c>spibus.cs</c>;
+/// digital-input the GPIO line number (BCM numbering on a Raspberry Pi).
+/// </summary>
 public static class Buses
 {
     public const string ModbusTcp = "modbus-tcp";
+    public const string ModbusRtu = "modbus-rtu";
+    public const string Ezo = "ezo";
+    public const string Ds18b20 = "ds18b20";
+    public const string Bme280 = "bme280";
+    public const string Max31855 = "max31855";
+    public const string DigitalInput = "digital-input";
 
-    public static readonly IReadOnlyList<string> All = [ModbusTcp];
+    public static readonly IReadOnlyList<string> All = [ModbusTcp, ModbusRtu, Ezo, Ds18b20, Bme280, Max31855, DigitalInput];
+
+    public static bool IsModbus(string bus) => bus is ModbusTcp or ModbusRtu;
+
+    public static readonly IReadOnlyList<string> EzoKinds = ["ph", "do", "orp", "ec", "rtd"];
 }

@@ -75,40 +75,90 @@ public static class InventoryLoader
 
     private static DeviceConfig LoadDevice(ConfigNode d, string site, string? defaultPilot, ProfileCatalog profiles)
     {
-        d.AllowOnly("id", "pilot", "site", "bus", "address", "unit", "poll_interval", "timeout", "retries", "offline_after", "max_gap", "profile", "registers");
+        d.AllowOnly(
+            "id", "pilot", "site", "bus", "address", "unit", "poll_interval", "timeout", "retries", "offline_after", "max_gap", "profile", "registers",
+            "field", "kind", "mode", "w1_dir", "active_low", "debounce");
         var id = Id(d.Required("id"));
         var pilotNode = d.Optional("pilot");
         var pilot = pilotNode is not null ? Pilot(pilotNode) : defaultPilot ?? throw d.Error("pilot is missing here and at the top of the file (expected one of: factory, port, aquaculture)");
         var bus = d.Required("bus").OneOf(Buses.All, "bus");
         var addressNode = d.Required("address");
         var address = addressNode.AsString();
-        if (bus == Buses.ModbusTcp && !TryParseHostPort(address, out _, out _))
+        SerialSettings? serial = null;
+        switch (bus)
         {
-            throw addressNode.Error($"expected host:port for a modbus-tcp device, got '{address}'");
+            case Buses.ModbusTcp when !TryParseHostPort(address, out _, out _):
+                throw addressNode.Error($"expected host:port for a modbus-tcp device, got '{address}'");
+            case Buses.ModbusRtu or Buses.Ezo:
+                // EZO circuits ship at 9600 8N1 [DOMAIN S1]; Modbus probes vary (Renke RS-LDO: 4800 [DOMAIN S3]).
+                if (!SerialSettings.TryParse(address, 9600, out var s, out var serialError))
+                {
+                    throw addressNode.Error(serialError);
+                }
+
+                serial = s;
+                break;
+            case Buses.Ds18b20 when !System.Text.RegularExpressions.Regex.IsMatch(address, "^28-[0-9a-f]{12}$"):
+                throw addressNode.Error($"expected a DS18B20 1-Wire id such as 28-00000a1b2c3d, got '{address}'");
+            case Buses.Bme280 when !I2cAddress.TryParse(address, out _):
+                throw addressNode.Error($"expected i2c bus and address such as 1:0x76, got '{address}'");
+            case Buses.Max31855 when !SpiAddress.TryParse(address, out _):
+                throw addressNode.Error($"expected spi bus and chip select such as 0.0, got '{address}'");
+            case Buses.DigitalInput when !int.TryParse(address, out var pin) || pin is < 0 or > 1000:
+                throw addressNode.Error($"expected a GPIO line number such as 17, got '{address}'");
         }
 
         var signals = new List<SignalDefinition>();
         string? profileId = null;
-        if (d.Optional("profile") is { } profileNode)
+        if (Buses.IsModbus(bus))
         {
-            profileId = profileNode.AsString();
-            signals.AddRange(profiles.Get(profileId, profileNode).Signals);
+            if (d.Optional("profile") is { } profileNode)
+            {
+                profileId = profileNode.AsString();
+                signals.AddRange(profiles.Get(profileId, profileNode).Signals);
+            }
+
+            if (d.Optional("registers") is { } regs)
+            {
+                signals.AddRange(LoadSignals(regs));
+            }
+
+            if (signals.Count == 0)
+            {
+                throw d.Error("device has no signals: give it a profile or a registers list");
+            }
+
+            var duplicate = signals.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+            {
+                throw d.Error($"signal '{duplicate.Key}' is defined twice (profile and registers together?)");
+            }
+        }
+        else
+        {
+            foreach (var modbusOnly in new[] { "profile", "registers", "unit", "max_gap" })
+            {
+                if (d.Optional(modbusOnly) is { } node)
+                {
+                    throw node.Error($"'{modbusOnly}' applies to Modbus devices only, not to bus {bus}");
+                }
+            }
         }
 
-        if (d.Optional("registers") is { } regs)
+        string? field = null;
+        if (d.Optional("field") is { } fieldNode)
         {
-            signals.AddRange(LoadSignals(regs));
+            field = fieldNode.AsString();
+            if (!Identifiers.IsValidField(field))
+            {
+                throw fieldNode.Error($"'{field}' is not a valid field name: {Identifiers.FieldRule}");
+            }
         }
 
-        if (signals.Count == 0)
+        string? kind = null;
+        if (bus == Buses.Ezo)
         {
-            throw d.Error("device has no signals: give it a profile or a registers list");
-        }
-
-        var duplicate = signals.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            throw d.Error($"signal '{duplicate.Key}' is defined twice (profile and registers together?)");
+            kind = d.Required("kind").OneOf(Buses.EzoKinds, "EZO circuit kind");
         }
 
         var pollInterval = d.Duration("poll_interval", TimeSpan.FromSeconds(10));
@@ -121,17 +171,24 @@ public static class InventoryLoader
         {
             Id = id,
             Pilot = pilot,
-            Site = d.Optional("site") is { } s ? Id(s) : site,
+            Site = d.Optional("site") is { } s2 ? Id(s2) : site,
             Bus = bus,
             Address = address,
-            UnitId = (byte)d.Int("unit", 0, 255, 1),
+            Serial = serial,
+            UnitId = (byte)d.Int("unit", 0, 247, 1),
             PollInterval = pollInterval,
-            Timeout = d.Duration("timeout", TimeSpan.FromSeconds(1)),
+            Timeout = d.Duration("timeout", bus == Buses.Ezo ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(1)),
             Retries = d.Int("retries", 0, 10, 1),
             OfflineAfter = d.Int("offline_after", 1, 1000, 3),
             MaxGap = d.Int("max_gap", 0, 100, 0),
             ProfileId = profileId,
             Signals = signals,
+            Field = field,
+            EzoKind = kind,
+            EzoMode = d.Optional("mode") is { } mode ? mode.OneOf(["poll", "continuous"], "EZO mode") : "poll",
+            W1Directory = d.String("w1_dir", "/sys/bus/w1/devices"),
+            ActiveLow = d.Bool("active_low", false),
+            Debounce = d.Duration("debounce", TimeSpan.FromMilliseconds(50)),
         };
     }
 

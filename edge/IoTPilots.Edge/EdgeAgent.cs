@@ -16,6 +16,8 @@ public static class EdgeAgent
         services.AddSingleton(broker);
         services.AddSingleton<EdgeMetrics>();
         services.AddSingleton<ReadingBuffer>();
+        services.AddSingleton<ISerialPorts, UnavailableSerialPorts>();
+        services.AddSingleton<PollerFactory>();
         services.AddHostedService<PollingService>();
         services.AddHostedService<MqttTelemetryPublisher>();
         return services;

@@ -29,7 +29,7 @@ public class DevicePollerTests
         ],
     };
 
-    private DevicePoller Poller(DeviceConfig device) => new(device, new ModbusClient(_bus), _time, NullLogger.Instance);
+    private ModbusDevicePoller Poller(DeviceConfig device) => new(device, new ModbusClient(_bus), _time, NullLogger.Instance);
 
     [Fact]
     public void Signals_of_a_device_are_read_in_one_request()
@@ -52,7 +52,7 @@ public class DevicePollerTests
     }
 
     [Fact]
-    public async Task Silent_device_yields_comm_failure_without_a_value_and_goes_offline_then_back()
+    public async Task Silent_device_yields_comm_failure_goes_offline_is_backed_off_and_comes_back()
     {
         var poller = Poller(Device(9));
 
@@ -63,6 +63,12 @@ public class DevicePollerTests
         Assert.False(poller.Online);
 
         _bus.Units[9] = new ModbusSlave();
+        var requests = _bus.Requests;
+        var skipped = await poller.PollAsync(default);
+        Assert.Equal(requests, _bus.Requests);
+        Assert.All(skipped, r => Assert.Equal(Quality.CommFailure, r.Quality));
+
+        _time.Advance(DeviceHealth.MaxBackoff);
         var back = await poller.PollAsync(default);
         Assert.True(poller.Online);
         Assert.All(back, r => Assert.Equal(Quality.Good, r.Quality));
@@ -125,5 +131,46 @@ public class DevicePollerTests
 
         _time.Advance(poller.Heartbeat);
         Assert.Single(await poller.PollAsync(default));
+    }
+
+    [Fact]
+    public async Task Dead_slave_on_a_shared_rtu_line_never_stalls_its_neighbour()
+    {
+        var (master, device) = SerialPipe.CreatePair(9600);
+        var server = new ModbusRtuServer(device);
+        server.AddUnit(1).SetRegisters(Table.HoldingRegister, 0, [652, 283]);
+        using var stop = new CancellationTokenSource();
+        var serving = server.RunAsync(stop.Token);
+        var line = new CountingTransport(new ModbusRtuTransport(master, TimeSpan.FromMilliseconds(100)));
+        var good = new ModbusDevicePoller(Device(1), new ModbusClient(line), _time, NullLogger.Instance);
+        var dead = new ModbusDevicePoller(Device(7), new ModbusClient(line), _time, NullLogger.Instance);
+
+        for (var poll = 0; poll < 10; poll++)
+        {
+            Assert.All(await good.PollAsync(default), r => Assert.Equal(Quality.Good, r.Quality));
+            Assert.All(await dead.PollAsync(default), r => Assert.Equal(Quality.CommFailure, r.Quality));
+        }
+
+        // 10 polls of the good unit, but only offline_after (2) attempts at the dead one: it is backed off.
+        Assert.Equal(12, line.Requests);
+        Assert.False(dead.Online);
+        Assert.True(good.Online);
+        await stop.CancelAsync();
+        await serving;
+    }
+
+    private sealed class CountingTransport(IModbusTransport inner) : IModbusTransport
+    {
+        public int Requests { get; private set; }
+
+        public string Endpoint => inner.Endpoint;
+
+        public Task<byte[]> SendAsync(byte unitId, byte[] requestPdu, CancellationToken cancellationToken)
+        {
+            Requests++;
+            return inner.SendAsync(unitId, requestPdu, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -60,7 +60,7 @@ public sealed class InventoryLoaderTests : IDisposable
         Assert.Equal("devices[0].bus", ex.Field);
         Assert.Equal(path, ex.File);
         Assert.Equal(6, ex.Line);
-        Assert.Contains("unknown bus 'canbus' (expected one of: modbus-tcp)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown bus 'canbus' (expected one of: modbus-tcp, modbus-rtu, ezo, ds18b20, bme280, max31855, digital-input)", ex.Message, StringComparison.Ordinal);
         Assert.StartsWith($"{path}:6:", ex.Message, StringComparison.Ordinal);
     }
 
@@ -74,13 +74,23 @@ public sealed class InventoryLoaderTests : IDisposable
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: nope} ]", "devices[0].profile", "no profile 'nope'")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', pol_interval: 5s, profile: ras-tank-sim} ]", "devices[0].pol_interval", "unknown field")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', poll_interval: soon, profile: ras-tank-sim} ]", "devices[0].poll_interval", "expected a duration")]
-    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', unit: 300, profile: ras-tank-sim} ]", "devices[0].unit", "out of range 0..255")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', unit: 300, profile: ras-tank-sim} ]", "devices[0].unit", "out of range 0..247")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', registers: [ {name: x_c, table: holding, address: 0, type: float16} ]} ]", "devices[0].registers[0].type", "unknown type 'float16'")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', registers: [ {name: x_c, table: holding, address: 0, order: ACBD} ]} ]", "devices[0].registers[0].order", "unknown word order 'ACBD'")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', registers: [ {name: X, table: holding, address: 0} ]} ]", "devices[0].registers[0].name", "not a valid field name")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', registers: [ {name: x_c, table: holding, address: 65535, type: float32} ]} ]", "devices[0].registers[0].address", "runs past")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', registers: [ {name: x_c, table: coil, address: 1, type: int16} ]} ]", "devices[0].registers[0].type", "single bits")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim}, {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "devices[1].id", "used twice")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-rtu, address: 'ttyUSB0', profile: ras-tank-sim} ]", "devices[0].address", "device path")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: modbus-rtu, address: '/dev/ttyUSB0?baud=9601', profile: ras-tank-sim} ]", "devices[0].address", "bad serial setting 'baud=9601'")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: ezo, address: '/dev/ttyAMA0'} ]", "devices[0].kind", "required field is missing")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: ezo, address: '/dev/ttyAMA0', kind: nh3} ]", "devices[0].kind", "unknown EZO circuit kind 'nh3'")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: ds18b20, address: '10-123'} ]", "devices[0].address", "1-Wire id")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: ds18b20, address: '28-00000a1b2c3d', profile: x} ]", "devices[0].profile", "Modbus devices only")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: bme280, address: '1:0x99'} ]", "devices[0].address", "1:0x76")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: max31855, address: 'spi0'} ]", "devices[0].address", "0.0")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: digital-input, address: 'gpio17'} ]", "devices[0].address", "GPIO line number")]
+    [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: digital-input, address: '17', active_low: maybe} ]", "devices[0].active_low", "true or false")]
     [InlineData("gateway: g\nsite: [unclosed", "(syntax)", "")]
     [InlineData("- just\n- a list", "(root)", "expected a mapping")]
     public void Malformed_inventory_names_the_field_and_what_was_expected(string yaml, string field, string problem)
@@ -90,6 +100,32 @@ public sealed class InventoryLoaderTests : IDisposable
         Assert.Equal(field, ex.Field);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
         Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_bus_type_loads_with_its_own_settings()
+    {
+        var inventory = InventoryLoader.Load(Write("""
+            gateway: gw-1
+            site: s
+            pilot: aquaculture
+            devices:
+              - { id: do-1, bus: modbus-rtu, address: "/dev/ttyUSB0?baud=4800&parity=E&stop=1", unit: 1, registers: [ { name: do_mg_l, table: holding, address: 0 } ] }
+              - { id: ph-1, bus: ezo, address: /dev/ttyAMA0, kind: ph, mode: continuous }
+              - { id: t-1, bus: ds18b20, address: 28-00000a1b2c3d, field: water_temp_c, w1_dir: /tmp/w1 }
+              - { id: air-1, bus: bme280, address: "1:0x76" }
+              - { id: tc-1, bus: max31855, address: "0.1", field: zone_temp_c }
+              - { id: aer-1, bus: digital-input, address: "17", field: aerator_on, active_low: true, debounce: 20ms }
+            """));
+
+        var d = inventory.Devices;
+        Assert.Equal(new SerialSettings("/dev/ttyUSB0", 4800, 'E', 8, 1), d[0].Serial);
+        Assert.Equal(11, d[0].Serial!.BitsPerCharacter);
+        Assert.Equal((9600, "ph", "continuous"), (d[1].Serial!.Baud, d[1].EzoKind, d[1].EzoMode));
+        Assert.Equal(("water_temp_c", "/tmp/w1"), (d[2].Field, d[2].W1Directory));
+        Assert.Equal(Buses.Bme280, d[3].Bus);
+        Assert.Equal("zone_temp_c", d[4].Field);
+        Assert.Equal((true, TimeSpan.FromMilliseconds(20)), (d[5].ActiveLow, d[5].Debounce));
     }
 
     [Fact]

@@ -1,45 +1,29 @@
 using IoTPilots.Edge.Devices;
-using IoTPilots.Edge.Modbus;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPilots.Edge.Polling;
 
 /// <summary>
-/// Runs one polling loop per device. Devices behind the same Modbus TCP endpoint share one connection, whose
-/// transport serializes their transactions; different endpoints poll independently, so a dead device never
-/// stalls another bus.
+/// Runs one polling loop per device, each on its own schedule. Devices on one line share its serialized
+/// transport; different lines and endpoints poll independently, so a dead device never stalls another bus.
 /// </summary>
 public sealed class PollingService(
     Inventory inventory,
+    PollerFactory factory,
     ReadingBuffer buffer,
     EdgeMetrics metrics,
     TimeProvider time,
-    ILoggerFactory loggers) : BackgroundService
+    ILogger<PollingService> logger) : BackgroundService
 {
-    private readonly ILogger _logger = loggers.CreateLogger<PollingService>();
-    private readonly Dictionary<string, IModbusTransport> _transports = [];
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pollers = inventory.Devices.Select(CreatePoller).ToList();
-        _logger.LogInformation("Gateway {Gateway} at {Site}: polling {Devices} devices from {File}", inventory.Gateway, inventory.Site, pollers.Count, inventory.SourceFile);
+        var pollers = factory.CreateAll(inventory.Devices);
+        logger.LogInformation("Gateway {Gateway} at {Site}: polling {Devices} devices from {File}", inventory.Gateway, inventory.Site, pollers.Count, inventory.SourceFile);
         await Task.WhenAll(pollers.Select(p => RunAsync(p, stoppingToken))).ConfigureAwait(false);
     }
 
-    private DevicePoller CreatePoller(DeviceConfig device)
-    {
-        if (!_transports.TryGetValue(device.Address, out var transport))
-        {
-            InventoryLoader.TryParseHostPort(device.Address, out var host, out var port);
-            transport = new ModbusTcpTransport(host, port, device.Timeout, time: time);
-            _transports[device.Address] = transport;
-        }
-
-        return new DevicePoller(device, new ModbusClient(transport), time, loggers.CreateLogger<DevicePoller>());
-    }
-
-    private async Task RunAsync(DevicePoller poller, CancellationToken cancellationToken)
+    private async Task RunAsync(IDevicePoller poller, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(poller.Device.PollInterval, time);
         do
@@ -62,7 +46,7 @@ public sealed class PollingService(
             }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "Polling {Device} failed unexpectedly; it keeps its schedule", poller.Device.Id);
+                logger.LogError(ex, "Polling {Device} failed unexpectedly; it keeps its schedule", poller.Device.Id);
             }
         }
         while (await WaitAsync(timer, cancellationToken).ConfigureAwait(false));
@@ -83,11 +67,7 @@ public sealed class PollingService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var t in _transports.Values)
-        {
-            await t.DisposeAsync().ConfigureAwait(false);
-        }
-
+        await factory.DisposeAsync().ConfigureAwait(false);
         buffer.Writer.TryComplete();
     }
 }

@@ -11,27 +11,28 @@ namespace IoTPilots.Edge.Polling;
 /// last value is never re-sent with a new timestamp); a sensor-break value yields bad quality.
 /// After <see cref="DeviceConfig.OfflineAfter"/> consecutive failed polls the device is offline until it answers.
 /// </summary>
-public sealed class DevicePoller
+public sealed class ModbusDevicePoller : IDevicePoller
 {
     private readonly ModbusClient _client;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ReadBlock> _plan;
     private readonly Dictionary<string, (double Value, DateTimeOffset At)> _lastPublished = [];
-    private int _consecutiveFailures;
+    private readonly DeviceHealth _health;
 
-    public DevicePoller(DeviceConfig device, ModbusClient client, TimeProvider time, ILogger logger)
+    public ModbusDevicePoller(DeviceConfig device, ModbusClient client, TimeProvider time, ILogger logger)
     {
         Device = device;
         _client = client;
         _time = time;
         _logger = logger;
         _plan = ReadPlanner.Plan(device.Signals.Where(s => s.Type != SignalType.String), device.MaxGap);
+        _health = new DeviceHealth(device.Id, device.Address, device.OfflineAfter, device.PollInterval, time, logger);
     }
 
     public DeviceConfig Device { get; }
 
-    public bool Online { get; private set; } = true;
+    public bool Online => _health.Online;
 
     public IReadOnlyList<ReadBlock> Plan => _plan;
 
@@ -41,13 +42,24 @@ public sealed class DevicePoller
     public async Task<IReadOnlyList<Reading>> PollAsync(CancellationToken cancellationToken)
     {
         var readings = new List<Reading>(Device.Signals.Count);
+        if (_health.BackingOff)
+        {
+            // An offline device is not asked on every poll, so it cannot hold up its line; its signals
+            // still report comm-failure, so the gap is visible.
+            var now = _time.GetUtcNow();
+            readings.AddRange(_plan.SelectMany(b => b.Signals).Select(s => new Reading(s.Name, now, null, s.Unit, Quality.CommFailure)));
+            return readings;
+        }
+
         var failedBlocks = 0;
+        var lastError = "";
         foreach (var block in _plan)
         {
             var (values, error, at) = await ReadBlockAsync(block, cancellationToken).ConfigureAwait(false);
             if (values is null)
             {
                 failedBlocks++;
+                lastError = error;
                 foreach (var s in block.Signals)
                 {
                     readings.Add(new Reading(s.Name, at, null, s.Unit, Quality.CommFailure));
@@ -67,7 +79,15 @@ public sealed class DevicePoller
             }
         }
 
-        UpdateOnline(failedBlocks == _plan.Count && _plan.Count > 0);
+        if (failedBlocks == _plan.Count && _plan.Count > 0)
+        {
+            _health.Failed(lastError);
+        }
+        else
+        {
+            _health.Succeeded();
+        }
+
         return readings;
     }
 
@@ -126,27 +146,5 @@ public sealed class DevicePoller
         }
 
         return (null, error, _time.GetUtcNow());
-    }
-
-    private void UpdateOnline(bool failed)
-    {
-        if (!failed)
-        {
-            if (!Online)
-            {
-                _logger.LogInformation("Device {Device} is back online after {Failures} failed polls", Device.Id, _consecutiveFailures);
-            }
-
-            _consecutiveFailures = 0;
-            Online = true;
-            return;
-        }
-
-        _consecutiveFailures++;
-        if (Online && _consecutiveFailures >= Device.OfflineAfter)
-        {
-            Online = false;
-            _logger.LogWarning("Device {Device} at {Address} is offline: {Failures} polls failed in a row", Device.Id, Device.Address, _consecutiveFailures);
-        }
     }
 }

@@ -1,0 +1,74 @@
+using IoTPilots.Edge.Devices;
+using IoTPilots.Edge.Modbus;
+using IoTPilots.Edge.Serial;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPilots.Edge.Polling;
+
+/// <summary>Opens serial lines; the real one wraps System.IO.Ports, tests hand in pseudo-terminals or pipes.</summary>
+public interface ISerialPorts
+{
+    ISerialLine Open(SerialSettings settings);
+}
+
+/// <summary>
+/// Builds one poller per device and the transports they share: one Modbus TCP connection per endpoint, and
+/// one serialized transaction queue per serial line, shared by every unit id on that RS-485 bus.
+/// </summary>
+public sealed class PollerFactory(TimeProvider time, ILoggerFactory loggers, ISerialPorts serialPorts) : IAsyncDisposable
+{
+    private readonly Dictionary<string, IModbusTransport> _transports = [];
+
+    public IReadOnlyList<IDevicePoller> CreateAll(IReadOnlyList<DeviceConfig> devices)
+    {
+        // Devices sharing a serial line must agree on its settings: the line has one baud rate.
+        foreach (var line in devices.Where(d => d.Serial is not null).GroupBy(d => d.Serial!.Path))
+        {
+            var settings = line.Select(d => d.Serial!).Distinct().ToList();
+            if (settings.Count > 1)
+            {
+                throw new InvalidOperationException(
+                    $"devices {string.Join(", ", line.Select(d => d.Id))} share {line.Key} but disagree on its settings ({string.Join(" vs ", settings)})");
+            }
+        }
+
+        return devices.Select(d => Create(d, devices)).ToList();
+    }
+
+    private IDevicePoller Create(DeviceConfig device, IReadOnlyList<DeviceConfig> all) => device.Bus switch
+    {
+        Buses.ModbusTcp => Modbus(device, $"tcp:{device.Address}", () =>
+        {
+            InventoryLoader.TryParseHostPort(device.Address, out var host, out var port);
+            return new ModbusTcpTransport(host, port, device.Timeout, time: time);
+        }),
+        Buses.ModbusRtu => Modbus(device, $"serial:{device.Serial!.Path}", () =>
+        {
+            // One timeout per line: the longest any of its devices asks for.
+            var timeout = all.Where(d => d.Serial?.Path == device.Serial.Path).Max(d => d.Timeout);
+            return new ModbusRtuTransport(serialPorts.Open(device.Serial), timeout);
+        }),
+        _ => throw new NotSupportedException($"device {device.Id}: bus {device.Bus} is not supported by this build of the edge agent"),
+    };
+
+    private ModbusDevicePoller Modbus(DeviceConfig device, string key, Func<IModbusTransport> open)
+    {
+        if (!_transports.TryGetValue(key, out var transport))
+        {
+            transport = open();
+            _transports[key] = transport;
+        }
+
+        return new ModbusDevicePoller(device, new ModbusClient(transport), time, loggers.CreateLogger<ModbusDevicePoller>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var t in _transports.Values)
+        {
+            await t.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _transports.Clear();
+    }
+}
