@@ -1,10 +1,17 @@
 using IoTPilots.Config;
 using IoTPilots.Edge;
 using IoTPilots.Edge.Devices;
+using IoTPilots.Edge.Polling;
+using IoTPilots.Edge.Probe;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+
+if (args is ["probe", .. var probeArgs])
+{
+    return await ProbeCommand.RunAsync(probeArgs, new UnavailableSerialPorts(), Console.Out, Console.Error);
+}
 
 // Start-up: load and validate the inventory first, so a bad file stops here with a message naming
 // file, line and field, before anything connects anywhere.
