@@ -94,6 +94,8 @@ public sealed partial class ConfigNode
         }
     }
 
+    public bool IsList => _node is YamlSequenceNode;
+
     public IReadOnlyList<ConfigNode> Items()
     {
         if (_node is not YamlSequenceNode seq)

@@ -1,7 +1,8 @@
 namespace IoTPilots.Edge.Devices;
 
 /// <summary>A reusable register map, e.g. one vendor's probe; shipped as a file under profiles/.</summary>
-public sealed record DeviceProfile(string Id, string Description, string Source, IReadOnlyList<SignalDefinition> Signals);
+/// <remarks>A profile is either a Modbus register map (<see cref="Signals"/>) or names an EZO circuit kind.</remarks>
+public sealed record DeviceProfile(string Id, string Description, string Source, IReadOnlyList<SignalDefinition> Signals, string? EzoKind = null);
 
 /// <summary>One device the gateway polls.</summary>
 public sealed record DeviceConfig

@@ -136,7 +136,7 @@ public static class InventoryLoader
         }
         else
         {
-            foreach (var modbusOnly in new[] { "profile", "registers", "unit", "max_gap" })
+            foreach (var modbusOnly in bus == Buses.Ezo ? new[] { "registers", "unit", "max_gap" } : new[] { "profile", "registers", "unit", "max_gap" })
             {
                 if (d.Optional(modbusOnly) is { } node)
                 {
@@ -158,7 +158,17 @@ public static class InventoryLoader
         string? kind = null;
         if (bus == Buses.Ezo)
         {
-            kind = d.Required("kind").OneOf(Buses.EzoKinds, "EZO circuit kind");
+            // An EZO circuit is named by its kind, or by a shipped profile such as atlas-ezo-ph.
+            if (d.Optional("profile") is { } ezoProfile && d.Optional("kind") is null)
+            {
+                profileId = ezoProfile.AsString();
+                kind = profiles.Get(profileId, ezoProfile).EzoKind
+                    ?? throw ezoProfile.Error($"profile '{profileId}' is a Modbus register map, not an EZO circuit");
+            }
+            else
+            {
+                kind = d.Required("kind").OneOf(Buses.EzoKinds, "EZO circuit kind");
+            }
         }
 
         var pollInterval = d.Duration("poll_interval", TimeSpan.FromSeconds(10));
@@ -234,7 +244,7 @@ public static class InventoryLoader
                 Deadband = r.Double("deadband", 0),
                 BitIndex = r.Int("bit", 0, 15, 0),
                 Length = length,
-                BadValue = r.Optional("bad_value")?.AsDouble(),
+                BadValues = r.Optional("bad_value") is { } bad ? BadValueList(bad) : [],
             };
             if (address + signal.Count > 65536)
             {
@@ -246,6 +256,9 @@ public static class InventoryLoader
 
         return signals;
     }
+
+    private static List<double> BadValueList(ConfigNode node) =>
+        node.IsList ? node.Items().Select(i => i.AsDouble()).ToList() : [node.AsDouble()];
 
     public static bool TryParseHostPort(string address, out string host, out int port)
     {

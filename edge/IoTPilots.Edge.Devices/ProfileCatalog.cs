@@ -32,7 +32,20 @@ public sealed class ProfileCatalog(IReadOnlyList<string> directories)
     public static DeviceProfile LoadFile(string file)
     {
         var root = ConfigNode.Load(file);
-        root.AllowOnly("id", "description", "source", "signals");
+        root.AllowOnly("id", "description", "source", "signals", "protocol", "kind", "fields");
+        var protocol = root.Optional("protocol")?.OneOf(["modbus", "ezo"], "protocol") ?? "modbus";
+        if (protocol == "ezo")
+        {
+            // EZO circuits are read as text, not registers; the profile names the circuit kind and documents
+            // the fields it yields (the driver owns the parsing).
+            return new DeviceProfile(
+                root.String("id"),
+                root.String("description", ""),
+                root.String("source", ""),
+                [],
+                root.Required("kind").OneOf(Buses.EzoKinds, "EZO circuit kind"));
+        }
+
         return new DeviceProfile(
             root.String("id"),
             root.String("description", ""),

@@ -179,8 +179,8 @@ public sealed record SignalDefinition
     /// <summary>For <see cref="SignalType.String"/>: length in characters.</summary>
     public int Length { get; init; }
 
-    /// <summary>A raw value that means "sensor break" or "no value" on this device; decoded as bad quality.</summary>
-    public double? BadValue { get; init; }
+    /// <summary>Raw values that mean "sensor break" or "no value" on this device; decoded as bad quality.</summary>
+    public IReadOnlyList<double> BadValues { get; init; } = [];
 
     public bool IsBitTable => Table is Table.Coil or Table.DiscreteInput;
 

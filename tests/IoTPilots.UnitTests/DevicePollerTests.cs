@@ -25,7 +25,7 @@ public class DevicePollerTests
         Signals = signals.Length > 0 ? signals :
         [
             new SignalDefinition { Name = "do_mg_l", Table = Table.HoldingRegister, Address = 0, Scale = 0.01, Unit = "mg/L" },
-            new SignalDefinition { Name = "temp_c", Table = Table.HoldingRegister, Address = 1, Type = SignalType.Int16, Scale = 0.1, Unit = "degC", BadValue = -32768 },
+            new SignalDefinition { Name = "temp_c", Table = Table.HoldingRegister, Address = 1, Type = SignalType.Int16, Scale = 0.1, Unit = "degC", BadValues = [-32768] },
         ],
     };
 

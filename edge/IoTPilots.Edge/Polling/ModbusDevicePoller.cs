@@ -100,7 +100,7 @@ public sealed class ModbusDevicePoller : IDevicePoller
             bool[] bits => bits[offset] ? 1 : 0,
             _ => double.NaN,
         };
-        if (s.BadValue is { } bad && raw == bad)
+        if (s.BadValues.Contains(raw))
         {
             return new Reading(s.Name, at, null, s.Unit, Quality.Bad);
         }
