@@ -7,10 +7,22 @@ test_main() {
   mkdir -p "$PILOTS_ROOT/.pilots"
   local out="$PILOTS_ROOT/.pilots/test-output.log" rc=0
   dotnet test "$PILOTS_ROOT/IoTPilots.sln" -c Release -nologo -warnaserror --filter "Category!=Hardware" "$@" 2>&1 | tee "$out" || rc=$?
+  publish_check || rc=1
   # One closing line in the plain form CI reads: 'N passed, N failed, N skipped'.
   awk '/(Passed|Failed)!/ {
          for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
            if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
        END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$out"
   return $rc
+}
+
+# The gateway builds: self-contained linux-arm64, and the portable build for 32-bit gateways.
+publish_check() {
+  local out="$PILOTS_ROOT/.pilots/publish"
+  rm -rf "$out"
+  dotnet publish "$PILOTS_ROOT/edge/IoTPilots.Edge" -c Release -r linux-arm64 --self-contained -nologo -v quiet -o "$out/edge-linux-arm64" >"$PILOTS_ROOT/.pilots/publish.log" 2>&1 \
+    && dotnet publish "$PILOTS_ROOT/edge/IoTPilots.Edge" -c Release -nologo -v quiet -o "$out/edge-portable" >>"$PILOTS_ROOT/.pilots/publish.log" 2>&1 \
+    && [ -x "$out/edge-linux-arm64/IoTPilots.Edge" ] && [ -f "$out/edge-linux-arm64/profiles/renke-rs-ldo.yaml" ] \
+    || { tail -n 20 "$PILOTS_ROOT/.pilots/publish.log" >&2; say "run: edge publish for linux-arm64 failed"; return 1; }
+  say "run: edge published for linux-arm64 (self-contained) and portable: $out"
 }
