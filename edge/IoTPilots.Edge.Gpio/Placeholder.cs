@@ -1,5 +1,0 @@
-namespace IoTPilots.Edge.Gpio;
-
-internal static class Placeholder
-{
-}
