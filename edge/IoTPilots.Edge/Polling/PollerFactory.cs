@@ -48,8 +48,15 @@ public sealed class PollerFactory(TimeProvider time, ILoggerFactory loggers, ISe
             var timeout = all.Where(d => d.Serial?.Path == device.Serial.Path).Max(d => d.Timeout);
             return new ModbusRtuTransport(serialPorts.Open(device.Serial), timeout);
         }),
+        Buses.Ds18b20 => Sensor(device, GpioPollers.Ds18b20(device)),
+        Buses.Bme280 => Sensor(device, GpioPollers.Bme280(device)),
+        Buses.Max31855 => Sensor(device, GpioPollers.Max31855(device)),
+        Buses.DigitalInput => Sensor(device, GpioPollers.DigitalInput(device, time)),
         _ => throw new NotSupportedException($"device {device.Id}: bus {device.Bus} is not supported by this build of the edge agent"),
     };
+
+    private SensorPoller Sensor(DeviceConfig device, (IReadOnlyList<(string, string)> Fields, Func<CancellationToken, Task<SensorSample>> Read) driver) =>
+        new(device, driver.Fields, driver.Read, time, loggers.CreateLogger<SensorPoller>());
 
     private ModbusDevicePoller Modbus(DeviceConfig device, string key, Func<IModbusTransport> open)
     {
