@@ -52,7 +52,10 @@ public sealed record FurnaceParameters
     /// <summary>Slow refractory wear, °C per hour of shell temperature rise [U] [DOMAIN F11: alarm on the slope].</summary>
     public double WearDriftCPerHour { get; init; } = 0.05;
 
-    /// <summary>Melt cycle for an induction furnace (melt, hold, tap), or null for a continuous reheat furnace.</summary>
+    /// <summary>
+    /// Melt cycle for an induction furnace: full power while melting, controlled while holding, none while
+    /// tapping; null for a continuous reheat furnace.
+    /// </summary>
     public (TimeSpan Melt, TimeSpan Hold, TimeSpan Tap)? MeltCycle { get; init; }
 }
 
@@ -131,7 +134,12 @@ public sealed class Furnace
             var error = sp - _zoneTemps[i];
             // Proportional controller around the holding output; the zone follows with its own lag.
             var hold = sp <= 0 ? 0 : _p.HoldFraction * 100;
-            _outputs[i] = Math.Clamp(hold + (error * 0.5), 0, 100);
+            _outputs[i] = Phase(now) switch
+            {
+                "melt" => 100,
+                "tap" => 0,
+                _ => Math.Clamp(hold + (error * 0.5), 0, 100),
+            };
             var target = sp + ((_outputs[i] - hold) * 2);
             _zoneTemps[i] += (target - _zoneTemps[i]) * (1 - Math.Exp(-seconds / zone.TimeConstant.TotalSeconds));
         }
@@ -148,17 +156,7 @@ public sealed class Furnace
         }
     }
 
-    /// <summary>The controller setpoint, following the melt cycle for an induction furnace.</summary>
-    private double EffectiveSetpoint(int zone)
-    {
-        var sp = _p.Zones[zone].SetpointC;
-        if (_p.MeltCycle is not { } cycle)
-        {
-            return sp;
-        }
-
-        return sp;
-    }
+    private double EffectiveSetpoint(int zone) => _p.Zones[zone].SetpointC;
 
     /// <summary>Where in the melt cycle the furnace is at <paramref name="now"/>: melting draws full power.</summary>
     public string Phase(DateTimeOffset now)
