@@ -108,9 +108,16 @@ public sealed class Crane
 
     public bool WindBlock { get; private set; }
 
+    /// <summary>Steps the crane and its wind.</summary>
     public void Step(TimeSpan dt)
     {
         Wind.Step(dt);
+        StepWithoutWind(dt);
+    }
+
+    /// <summary>Steps the crane when another crane on the same quay has already stepped the shared wind.</summary>
+    public void StepWithoutWind(TimeSpan dt)
+    {
         if (Wind.Gust3s > 20.8)
         {
             WindBlock = true;
