@@ -40,8 +40,9 @@ public static class EzoFields
 
     /// <summary>
     /// Every value the circuit can put on a reading line, in the order it puts them. EZO-DO sends mg/L then
-    /// % saturation when both are enabled (command O); EZO-EC sends EC,TDS,SAL,SG, and from firmware 2.10 only EC
-    /// unless the others are enabled with O (EZO-EC datasheet V6.2, cover note).
+    /// % saturation when both are enabled with command O (EnviroDIY ModularSensors, AtlasScientificDO.h, reads
+    /// them in that order); EZO-EC sends EC,TDS,SAL,SG, and from firmware 2.10 only EC unless the others are
+    /// enabled with O (EZO-EC datasheet V6.2, cover note).
     /// </summary>
     public static IReadOnlyList<EzoField> Outputs(this EzoKind kind) => kind switch
     {

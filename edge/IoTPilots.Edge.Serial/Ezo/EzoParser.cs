@@ -147,7 +147,7 @@ public static class EzoParser
 
         if (fields is null || fields.Count != numbers.Length)
         {
-            var hint = outputs is null ? "; declare the circuit's enabled outputs (O,?) when only some are on" : "";
+            var hint = outputs is null && all.Count > 1 ? "; declare the circuit's enabled outputs (O,?) when only some are on" : "";
             return EzoResult.Bad(failureFields, $"expected {expected} {noun} for {kind.DeviceType()} ({string.Join(",", (outputs ?? all).Select(f => f.Name))}), got {numbers.Length} in '{line}'{hint}", at);
         }
 
