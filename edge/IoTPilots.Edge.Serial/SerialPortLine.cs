@@ -28,9 +28,8 @@ public sealed class SerialPortLine : ISerialLine
         _settings = SerialFraming.Describe(baudRate, dataBits, parity, stopBits);
         _port = new Ports.SerialPort(path, baudRate, ToPorts(parity), dataBits, ToPorts(stopBits))
         {
+            // EZO and Modbus RTU links use no flow control; adapters that switch RS-485 direction do it themselves.
             Handshake = Ports.Handshake.None,
-            DtrEnable = false,
-            RtsEnable = false,
         };
         try
         {

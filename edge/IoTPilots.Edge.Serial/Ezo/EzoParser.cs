@@ -139,11 +139,7 @@ public static class EzoParser
             }
         }
 
-        IReadOnlyList<EzoField>? fields = outputs;
-        if (fields is null)
-        {
-            fields = numbers.Length == 1 ? [all[0]] : numbers.Length == all.Count ? all : null;
-        }
+        var fields = outputs ?? (numbers.Length == 1 ? [all[0]] : numbers.Length == all.Count ? all : null);
 
         if (fields is null || fields.Count != numbers.Length)
         {

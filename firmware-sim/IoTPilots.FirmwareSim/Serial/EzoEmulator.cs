@@ -14,7 +14,7 @@ namespace IoTPilots.FirmwareSim.Serial;
 /// second, *OK after every command. Lines end with <c>\r</c> only. Commands are case-insensitive.</para>
 /// <list type="table">
 /// <item><term><c>R</c></term><description>one reading after <see cref="ReadingDelay"/>, then *OK</description></item>
-/// <item><term><c>C,n</c> / <c>C,0</c> / <c>C,?</c></term><description>continuous every n s (1-99) / off / <c>?C,n</c></description></item>
+/// <item><term><c>C,n</c> / <c>C,0</c> / <c>C,?</c></term><description>continuous every n s (n up to 99 [U]) / off / <c>?C,n</c></description></item>
 /// <item><term><c>i</c></term><description><c>?I,pH,2.10</c> (type and <see cref="Firmware"/>)</description></item>
 /// <item><term><c>Status</c></term><description><c>?Status,P,5.038</c>: powered-on restart, 5.038 V (the datasheets' example)</description></item>
 /// <item><term><c>*OK,1</c> / <c>*OK,0</c> / <c>*OK,?</c></term><description>response codes on / off / <c>?*OK,1</c></description></item>
