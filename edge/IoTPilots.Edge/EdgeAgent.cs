@@ -16,7 +16,7 @@ public static class EdgeAgent
         services.AddSingleton(broker);
         services.AddSingleton<EdgeMetrics>();
         services.AddSingleton<ReadingBuffer>();
-        services.AddSingleton<ISerialPorts, UnavailableSerialPorts>();
+        services.AddSingleton<ISerialPorts, SystemSerialPorts>();
         services.AddSingleton<PollerFactory>();
         services.AddHostedService<PollingService>();
         services.AddHostedService<MqttTelemetryPublisher>();

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Hosting;
 
 if (args is ["probe", .. var probeArgs])
 {
-    return await ProbeCommand.RunAsync(probeArgs, new UnavailableSerialPorts(), Console.Out, Console.Error);
+    return await ProbeCommand.RunAsync(probeArgs, new SystemSerialPorts(), Console.Out, Console.Error);
 }
 
 // Start-up: load and validate the inventory first, so a bad file stops here with a message naming

@@ -48,6 +48,7 @@ public sealed class PollerFactory(TimeProvider time, ILoggerFactory loggers, ISe
             var timeout = all.Where(d => d.Serial?.Path == device.Serial.Path).Max(d => d.Timeout);
             return new ModbusRtuTransport(serialPorts.Open(device.Serial), timeout);
         }),
+        Buses.Ezo => Sensor(device, EzoPoller.Create(device, serialPorts, time)),
         Buses.Ds18b20 => Sensor(device, GpioPollers.Ds18b20(device)),
         Buses.Bme280 => Sensor(device, GpioPollers.Bme280(device)),
         Buses.Max31855 => Sensor(device, GpioPollers.Max31855(device)),

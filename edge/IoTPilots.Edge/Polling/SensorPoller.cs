@@ -9,7 +9,9 @@ namespace IoTPilots.Edge.Polling;
 /// <param name="Failure">Null on success; otherwise why, for the log.</param>
 /// <param name="DeviceAnswered">True when the sensor answered but flagged its value (quality bad), false
 /// when it did not answer at all (quality comm-failure).</param>
-public sealed record SensorSample(IReadOnlyList<(string Field, double Value, string Unit)> Values, string? Failure = null, bool DeviceAnswered = false)
+/// <param name="SampledAt">When the value was measured, if the driver knows better than the poll's start
+/// (a continuous-mode probe's last line).</param>
+public sealed record SensorSample(IReadOnlyList<(string Field, double Value, string Unit)> Values, string? Failure = null, bool DeviceAnswered = false, DateTimeOffset? SampledAt = null)
 {
     public static SensorSample Fault(string failure) => new([], failure, DeviceAnswered: true);
 
@@ -58,7 +60,8 @@ public sealed class SensorPoller(
         if (sample.Failure is null)
         {
             _health.Succeeded();
-            return sample.Values.Select(v => new Reading(v.Field, at, v.Value, v.Unit, Quality.Good)).ToList();
+            var sampledAt = sample.SampledAt ?? at;
+            return sample.Values.Select(v => new Reading(v.Field, sampledAt, v.Value, v.Unit, Quality.Good)).ToList();
         }
 
         logger.LogDebug("Device {Device}: {Failure}", Device.Id, sample.Failure);
