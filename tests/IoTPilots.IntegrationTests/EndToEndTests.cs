@@ -11,7 +11,7 @@ namespace IoTPilots.IntegrationTests;
 [Collection(ServersCollection.Name)]
 public sealed class EndToEndTests(Servers servers) : IDisposable
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(1500);
     private readonly string _dir = Directory.CreateTempSubdirectory("pilots-e2e-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -71,7 +71,7 @@ public sealed class EndToEndTests(Servers servers) : IDisposable
             TimeSpan.FromSeconds(60),
             "the changed DO value in InfluxDB");
         var stamped = DateTimeOffset.FromUnixTimeMilliseconds(changed["time"].GetInt64());
-        Assert.InRange(stamped, t0.AddMilliseconds(-200), t1 + PollInterval + TimeSpan.FromMilliseconds(200));
+        Assert.InRange(stamped, t0.AddMilliseconds(-500), t1 + PollInterval + TimeSpan.FromMilliseconds(500));
 
         await edge.StopAsync();
         await cloud.StopAsync();

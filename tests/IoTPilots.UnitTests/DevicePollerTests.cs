@@ -141,7 +141,7 @@ public class DevicePollerTests
         server.AddUnit(1).SetRegisters(Table.HoldingRegister, 0, [652, 283]);
         using var stop = new CancellationTokenSource();
         var serving = server.RunAsync(stop.Token);
-        var line = new CountingTransport(new ModbusRtuTransport(master, TimeSpan.FromMilliseconds(100)));
+        var line = new CountingTransport(new ModbusRtuTransport(master, TimeSpan.FromMilliseconds(500)));
         var good = new ModbusDevicePoller(Device(1), new ModbusClient(line), _time, NullLogger.Instance);
         var dead = new ModbusDevicePoller(Device(7), new ModbusClient(line), _time, NullLogger.Instance);
 

