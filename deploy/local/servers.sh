@@ -69,13 +69,11 @@ start_bg() { # start_bg LOG CMD... : runs CMD in the background, remembers its p
   PILOTS_PIDS+=($!)
 }
 
-stop_all() {
+stop_all() { # stops in reverse start order, each before the next, so edges leave before their simulator
   local pid i
   for ((i=${#PILOTS_PIDS[@]}-1; i>=0; i--)); do
     pid=${PILOTS_PIDS[$i]}
     kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PILOTS_PIDS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true

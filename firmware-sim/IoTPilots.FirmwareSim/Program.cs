@@ -1,83 +1,107 @@
 using System.Globalization;
 using System.Net;
-using IoTPilots.Edge.Devices;
-using IoTPilots.Edge.Modbus;
 using IoTPilots.FirmwareSim;
-using IoTPilots.FirmwareSim.Aquaculture;
+using IoTPilots.FirmwareSim.Scenarios;
+using IoTPilots.Mqtt;
 
-// firmware-sim: serves simulated devices over the same protocols as the hardware.
-// Usage: IoTPilots.FirmwareSim [--port N] [--tanks N] [--seed N]
-var port = 0;
-var tanks = 1;
+// firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
+const string Usage = "usage: IoTPilots.FirmwareSim [--scenario NAME[,NAME...]] [--seed N] [--inventory-dir DIR] [--mqtt-url mqtt://HOST:PORT] [--bind ADDRESS]";
+var scenarioText = "baseline";
 var seed = 1;
+string? inventoryDir = null;
+MqttEndpoint? broker = null;
+var bind = IPAddress.Loopback;
 for (var i = 0; i < args.Length; i++)
 {
-    switch (args[i])
+    var value = i + 1 < args.Length ? args[i + 1] : null;
+    try
     {
-        case "--port" when i + 1 < args.Length && int.TryParse(args[i + 1], out var p) && p is >= 0 and <= 65535:
-            port = p;
-            i++;
-            break;
-        case "--tanks" when i + 1 < args.Length && int.TryParse(args[i + 1], out var t) && t is >= 1 and <= 247:
-            tanks = t;
-            i++;
-            break;
-        case "--seed" when i + 1 < args.Length && int.TryParse(args[i + 1], out var s):
-            seed = s;
-            i++;
-            break;
-        default:
-            Console.Error.WriteLine($"firmware-sim: unknown or incomplete argument '{args[i]}'. Usage: [--port 0-65535] [--tanks 1-247] [--seed N]");
-            return 2;
+        switch (args[i])
+        {
+            case "--scenario" when value is not null:
+                scenarioText = value;
+                break;
+            case "--seed" when int.TryParse(value, CultureInfo.InvariantCulture, out var s):
+                seed = s;
+                break;
+            case "--inventory-dir" when value is not null:
+                inventoryDir = value;
+                break;
+            case "--mqtt-url" when value is not null:
+                broker = MqttEndpoint.Parse(value, "--mqtt-url");
+                break;
+            case "--bind" when IPAddress.TryParse(value, out var address):
+                bind = address;
+                break;
+            default:
+                Console.Error.WriteLine($"firmware-sim: bad or incomplete argument '{args[i]}'\n{Usage}");
+                return 2;
+        }
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim: {ex.Message}");
+        return 2;
+    }
+
+    i++;
+}
+
+IReadOnlyList<Scenario> scenarios;
+try
+{
+    scenarios = ScenarioCatalog.Parse(scenarioText);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"firmware-sim: {ex.Message}");
+    return 2;
+}
+
+var start = DateTimeOffset.UtcNow;
+var fleet = new Fleet(start, seed);
+await using var host = await SimHost.StartAsync(fleet, new SimOptions { Bind = bind, Broker = broker });
+foreach (var line in host.Endpoints)
+{
+    Console.WriteLine(line);
+}
+
+foreach (var scenario in scenarios)
+{
+    Console.WriteLine($"sim: scenario {scenario.Name}: {scenario.Description} (seed {seed})");
+}
+
+if (inventoryDir is not null)
+{
+    foreach (var file in host.WriteInventories(inventoryDir))
+    {
+        Console.WriteLine($"sim: inventory {file}");
     }
 }
 
-var profile = ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml"));
-await using var server = new ModbusTcpServer(IPAddress.Loopback, port);
-var random = new Random(seed);
-var now = DateTimeOffset.UtcNow;
-var fleet = Enumerable.Range(1, tanks)
-    .Select(n => (Unit: (byte)n, Tank: new RasTank(new RasTankParameters(), now), Device: new SimulatedModbusDevice(profile, server.AddUnit((byte)n))))
-    .ToList();
-server.Start();
-foreach (var (unit, _, _) in fleet)
-{
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sim: tank-{unit:00} modbus-tcp://127.0.0.1:{server.Port} unit {unit} profile {profile.Id}"));
-}
-
+Console.WriteLine("sim: ready");
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
 AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
 using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-var last = DateTimeOffset.UtcNow;
-do
+var last = start;
+try
 {
-    var t = DateTimeOffset.UtcNow;
-    foreach (var (_, tank, device) in fleet)
+    while (await timer.WaitForNextTickAsync(stop.Token))
     {
-        tank.Step(t, t - last);
-        // Probe noise: optical DO ±0.02 mg/L, temperature ±0.05 °C, pH ±0.01 [U].
-        device.Set("do_mg_l", tank.DissolvedOxygen + (Noise(random) * 0.02));
-        device.Set("temp_c", tank.Temperature + (Noise(random) * 0.05));
-        device.Set("ph", tank.Ph + (Noise(random) * 0.01));
-        device.Set("salinity_ppt", tank.Salinity + (Noise(random) * 0.05));
-    }
+        var now = DateTimeOffset.UtcNow;
+        foreach (var scenario in scenarios)
+        {
+            scenario.Apply(fleet, now - start);
+        }
 
-    last = t;
+        fleet.Step(now, now - last);
+        host.Update();
+        last = now;
+    }
 }
-while (await Tick(timer, stop.Token));
+catch (OperationCanceledException)
+{
+}
+
 return 0;
-
-static double Noise(Random r) => (r.NextDouble() + r.NextDouble() + r.NextDouble() - 1.5) / 1.5;
-
-static async Task<bool> Tick(PeriodicTimer timer, CancellationToken token)
-{
-    try
-    {
-        return await timer.WaitForNextTickAsync(token);
-    }
-    catch (OperationCanceledException)
-    {
-        return false;
-    }
-}

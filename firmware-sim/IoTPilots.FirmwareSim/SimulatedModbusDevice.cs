@@ -13,16 +13,31 @@ public sealed class SimulatedModbusDevice(DeviceProfile profile, ModbusSlave sla
 
     public ModbusSlave Slave { get; } = slave;
 
-    public void Set(string signal, double engineeringValue)
+    public void Set(string signal, double engineeringValue) => SetRaw(signal, Signal(signal).ToRaw(engineeringValue));
+
+    /// <summary>Stores a raw value as the device would, e.g. a controller's sensor-break code.</summary>
+    public void SetRaw(string signal, double raw)
     {
-        var s = Profile.Signals.FirstOrDefault(x => x.Name == signal)
-            ?? throw new ArgumentException($"profile {Profile.Id} has no signal '{signal}'", nameof(signal));
+        var s = Signal(signal);
         if (s.IsBitTable)
         {
-            Slave.SetBit(s.Table, s.Address, engineeringValue != 0);
+            Slave.SetBit(s.Table, s.Address, raw != 0);
             return;
         }
 
-        Slave.SetRegisters(s.Table, s.Address, RegisterCodec.Encode(s.ToRaw(engineeringValue), s.Type, s.Order));
+        if (s.Type == SignalType.Bit)
+        {
+            // A bit inside a status word: change only that bit.
+            var word = Slave.GetRegisters(s.Table, s.Address, 1)[0];
+            var mask = (ushort)(1 << s.BitIndex);
+            Slave.SetRegisters(s.Table, s.Address, [raw != 0 ? (ushort)(word | mask) : (ushort)(word & ~mask)]);
+            return;
+        }
+
+        Slave.SetRegisters(s.Table, s.Address, RegisterCodec.Encode(raw, s.Type, s.Order));
     }
+
+    private SignalDefinition Signal(string name) =>
+        Profile.Signals.FirstOrDefault(x => x.Name == name)
+        ?? throw new ArgumentException($"profile {Profile.Id} has no signal '{name}'", nameof(name));
 }
