@@ -6,7 +6,8 @@ if (args is ["query", var influxQl])
     return await QueryCommand.RunAsync(influxQl, Console.Out);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings (appsettings.json) live next to the binaries, wherever the service is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 IngestionOptions options;
 try
 {

@@ -17,8 +17,9 @@ demo_main() {
   need_dotnet
   ensure_server_packages
   local state="$PILOTS_ROOT/.pilots/demo"
+  # Fresh logs and inventories each run: the start-up waits below read them.
+  rm -rf "$state/logs" "$state/inventories"
   mkdir -p "$state/logs"
-  rm -rf "$state/inventories"
   trap 'say "run: stopping"; stop_all' EXIT
   trap 'exit 130' INT TERM
   build_all
@@ -31,7 +32,7 @@ demo_main() {
   start_bg "$state/logs/firmware-sim.log" dotnet "$(bin_dll firmware-sim/IoTPilots.FirmwareSim)" \
     --scenario "$scenario" --seed 1 --inventory-dir "$state/inventories" --mqtt-url "$PILOTS_MQTT_URL"
   local deadline=$(( SECONDS + 60 ))
-  until grep -q '^sim: ready' "$state/logs/firmware-sim.log" 2>/dev/null; do
+  until grep -q '^sim: ready' "$state/logs/firmware-sim.log" 2>/dev/null && [ -f "$state/inventories/gw-port-01.yaml" ]; do
     if ! kill -0 "${PILOTS_PIDS[-1]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
       cat "$state/logs/firmware-sim.log" >&2
       die "firmware-sim did not start (log: .pilots/demo/logs/firmware-sim.log)"

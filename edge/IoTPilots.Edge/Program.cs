@@ -15,7 +15,8 @@ if (args is ["probe", .. var probeArgs])
 
 // Start-up: load and validate the inventory first, so a bad file stops here with a message naming
 // file, line and field, before anything connects anywhere.
-var builder = Host.CreateApplicationBuilder(args);
+// Settings (appsettings.json) live next to the binaries, wherever the agent is started from.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var inventoryFile = builder.Configuration["inventory"] ?? Environment.GetEnvironmentVariable("PILOTS_EDGE_INVENTORY");
 if (string.IsNullOrEmpty(inventoryFile))
 {
