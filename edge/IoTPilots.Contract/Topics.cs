@@ -13,6 +13,9 @@ public static class Topics
     /// <summary>Subscription filter that matches every device's telemetry.</summary>
     public const string AllTelemetry = Root + "/" + Version + "/+/+/+/telemetry";
 
+    /// <summary>Subscription filter that matches every gateway's gap reports.</summary>
+    public const string AllGaps = Root + "/" + Version + "/+/+/gap";
+
     public static string Telemetry(string site, string gateway, string device)
     {
         CheckSegment(site, nameof(site));

@@ -60,7 +60,32 @@ public sealed record DeviceConfig
 }
 
 /// <summary>Everything one gateway polls, loaded from its inventory file.</summary>
-public sealed record Inventory(string Gateway, string Site, IReadOnlyList<DeviceConfig> Devices, string SourceFile);
+public sealed record Inventory(string Gateway, string Site, IReadOnlyList<DeviceConfig> Devices, string SourceFile)
+{
+    public QueueSettings Queue { get; init; } = new();
+}
+
+/// <summary>The store-and-forward queue's budgets and policies (the inventory's <c>queue:</c> section).</summary>
+public sealed record QueueSettings
+{
+    /// <summary>Queue folder; default <c>$PILOTS_EDGE_STATE_DIR/{gateway}</c>, else <c>./state/{gateway}</c>.</summary>
+    public string? Directory { get; init; }
+
+    public long MaxBytes { get; init; } = 1L << 30;
+
+    /// <summary><c>drop-oldest</c> or <c>drop-newest</c>.</summary>
+    public string OnFull { get; init; } = "drop-oldest";
+
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary><c>drop</c> or <c>keep</c>.</summary>
+    public string OnExpired { get; init; } = "drop";
+
+    public bool Fsync { get; init; } = true;
+
+    /// <summary>Backlog messages sent per second alongside live data after an outage.</summary>
+    public int BackfillRate { get; init; } = 200;
+}
 
 /// <summary>
 /// Bus types and the form of their <c>address</c>:

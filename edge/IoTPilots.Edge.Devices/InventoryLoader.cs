@@ -37,7 +37,7 @@ public static class InventoryLoader
     public static Inventory Load(string file, params string[] extraProfileDirectories)
     {
         var root = ConfigNode.Load(file);
-        root.AllowOnly("gateway", "site", "pilot", "profiles", "devices");
+        root.AllowOnly("gateway", "site", "pilot", "profiles", "devices", "queue");
         var gateway = Id(root.Required("gateway"));
         var site = Id(root.Required("site"));
         var defaultPilot = root.Optional("pilot") is { } p ? Pilot(p) : null;
@@ -70,7 +70,23 @@ public static class InventoryLoader
             throw root.Required("devices").Error("the inventory lists no devices");
         }
 
-        return new Inventory(gateway, site, devices, file);
+        return new Inventory(gateway, site, devices, file) { Queue = root.Optional("queue") is { } q ? LoadQueue(q, file) : new QueueSettings() };
+    }
+
+    private static QueueSettings LoadQueue(ConfigNode q, string file)
+    {
+        q.AllowOnly("dir", "max_mb", "on_full", "max_age", "on_expired", "fsync", "backfill_rate");
+        var dir = q.Optional("dir")?.AsString();
+        return new QueueSettings
+        {
+            Directory = dir is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, dir)),
+            MaxBytes = q.Int("max_mb", 1, 1_000_000, 1024) * (1L << 20),
+            OnFull = q.Optional("on_full")?.OneOf(["drop-oldest", "drop-newest"], "full-queue policy") ?? "drop-oldest",
+            MaxAge = q.Duration("max_age", TimeSpan.FromDays(30)),
+            OnExpired = q.Optional("on_expired")?.OneOf(["drop", "keep"], "expired-record policy") ?? "drop",
+            Fsync = q.Bool("fsync", true),
+            BackfillRate = q.Int("backfill_rate", 1, 100_000, 200),
+        };
     }
 
     private static DeviceConfig LoadDevice(ConfigNode d, string site, string? defaultPilot, ProfileCatalog profiles)

@@ -13,7 +13,7 @@ public sealed class EdgeMetrics : IDisposable
         Readings = _meter.CreateCounter<long>("pilots.edge.readings", description: "Readings produced by polling, any quality");
         CommFailures = _meter.CreateCounter<long>("pilots.edge.comm_failures", description: "Readings with quality comm-failure");
         Published = _meter.CreateCounter<long>("pilots.edge.messages_published", description: "Telemetry messages acknowledged by the broker");
-        Dropped = _meter.CreateCounter<long>("pilots.edge.readings_dropped", description: "Readings dropped because the in-memory buffer was full");
+        Dropped = _meter.CreateCounter<long>("pilots.edge.readings_dropped", description: "Readings the queue refused (byte budget full, drop-newest)");
     }
 
     public Counter<long> Readings { get; }

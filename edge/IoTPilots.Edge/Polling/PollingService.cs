@@ -1,4 +1,5 @@
 using IoTPilots.Edge.Devices;
+using IoTPilots.Edge.Queue;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +12,7 @@ namespace IoTPilots.Edge.Polling;
 public sealed class PollingService(
     Inventory inventory,
     PollerFactory factory,
-    ReadingBuffer buffer,
+    EdgeQueue queue,
     EdgeMetrics metrics,
     TimeProvider time,
     ILogger<PollingService> logger) : BackgroundService
@@ -38,7 +39,7 @@ public sealed class PollingService(
 
                 metrics.Readings.Add(readings.Count);
                 metrics.CommFailures.Add(readings.Count(r => r.Quality == Contract.Quality.CommFailure));
-                await buffer.Writer.WriteAsync(new DeviceBatch(poller.Device, readings), cancellationToken).ConfigureAwait(false);
+                queue.Enqueue(new DeviceBatch(poller.Device, readings));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -68,6 +69,5 @@ public sealed class PollingService(
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await factory.DisposeAsync().ConfigureAwait(false);
-        buffer.Writer.TryComplete();
     }
 }

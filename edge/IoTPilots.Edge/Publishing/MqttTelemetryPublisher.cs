@@ -1,6 +1,6 @@
 using IoTPilots.Contract;
 using IoTPilots.Edge.Devices;
-using IoTPilots.Edge.Polling;
+using IoTPilots.Edge.Queue;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,19 +10,24 @@ using MQTTnet.Protocol;
 namespace IoTPilots.Edge.Publishing;
 
 /// <summary>
-/// Publishes each poll as one telemetry message at QoS 1, numbering messages with the gateway's sequence so
-/// the cloud can count gaps. A message that the broker has not acknowledged is retried after the reconnect,
-/// never skipped, so ordering per gateway is kept.
+/// Drains the store-and-forward queue to the broker at QoS 1, acknowledging each record in the queue only
+/// when the broker has acknowledged it. Two lanes: live records (appended since the last connect) go first,
+/// always; the backlog of an outage drains alongside at a bounded rate, so it never starves live data.
+/// A retained status topic says online/offline with the queue depth and the oldest unsent reading.
 /// </summary>
 public sealed class MqttTelemetryPublisher(
     Inventory inventory,
     MqttEndpoint broker,
-    ReadingBuffer buffer,
+    EdgeQueue queue,
     EdgeMetrics metrics,
     TimeProvider time,
     ILogger<MqttTelemetryPublisher> logger) : BackgroundService
 {
-    private long _seq;
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(30);
+    private long _liveStart = long.MaxValue;
+    private long _liveCursor;
+    private long _backlogCursor;
+    private int _connectGeneration;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,23 +40,22 @@ public sealed class MqttTelemetryPublisher(
                 .WithWillPayload(Status(GatewayStatus.Offline).Encode())
                 .WithWillRetain()
                 .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
-        session.OnConnected = (client, ct) => PublishStatusAsync(client, statusTopic, GatewayStatus.Online, ct);
+        session.OnConnected = async (client, ct) =>
+        {
+            Interlocked.Increment(ref _connectGeneration);
+            await PublishStatusAsync(client, statusTopic, GatewayStatus.Online, ct).ConfigureAwait(false);
+        };
         var connection = session.RunAsync(stoppingToken);
         try
         {
-            await foreach (var batch in buffer.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-            {
-                foreach (var message in Split(batch))
-                {
-                    await PublishUntilAckedAsync(session, message, stoppingToken).ConfigureAwait(false);
-                }
-            }
+            await DrainAsync(session, statusTopic, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
         finally
         {
+            queue.SaveAcks();
             if (session.IsConnected)
             {
                 await PublishStatusAsync(session.Client, statusTopic, GatewayStatus.Offline, CancellationToken.None).ConfigureAwait(false);
@@ -61,52 +65,114 @@ public sealed class MqttTelemetryPublisher(
         }
     }
 
-    private IEnumerable<TelemetryMessage> Split(DeviceBatch batch)
+    private async Task DrainAsync(MqttSession session, string statusTopic, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < batch.Readings.Count; i += TelemetryMessage.MaxReadings)
+        var generation = -1;
+        var tokens = 0.0;
+        var lastRefill = time.GetUtcNow();
+        var lastSave = lastRefill;
+        var lastStatus = lastRefill;
+        var rate = inventory.Queue.BackfillRate;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            var part = batch.Readings.Skip(i).Take(TelemetryMessage.MaxReadings).ToList();
-            yield return new TelemetryMessage(batch.Device.Pilot, batch.Device.Site, inventory.Gateway, batch.Device.Id, ++_seq, part);
+            await session.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+            if (generation != Volatile.Read(ref _connectGeneration))
+            {
+                // A (re)connect: what was appended until now is backlog; the live lane starts after it.
+                generation = Volatile.Read(ref _connectGeneration);
+                _liveStart = queue.LastSeq + 1;
+                _liveCursor = _liveStart;
+                _backlogCursor = 0;
+                var backlog = queue.Count;
+                if (backlog > 0)
+                {
+                    logger.LogInformation("Uplink up: {Backlog} queued message(s) to backfill at up to {Rate}/s alongside live data", backlog, rate);
+                }
+            }
+
+            var now = time.GetUtcNow();
+            tokens = Math.Min(rate, tokens + ((now - lastRefill).TotalSeconds * rate));
+            lastRefill = now;
+            if (now - lastSave > TimeSpan.FromSeconds(1))
+            {
+                queue.SaveAcks();
+                lastSave = now;
+            }
+
+            if (now - lastStatus > StatusInterval)
+            {
+                await PublishStatusAsync(session.Client, statusTopic, GatewayStatus.Online, cancellationToken).ConfigureAwait(false);
+                lastStatus = now;
+            }
+
+            if (queue.FirstUnacked(_liveCursor) is { } live)
+            {
+                if (await PublishAsync(session, live, cancellationToken).ConfigureAwait(false))
+                {
+                    _liveCursor = live + 1;
+                }
+
+                continue;
+            }
+
+            if (tokens >= 1 && queue.FirstUnacked(_backlogCursor, _liveStart) is { } old)
+            {
+                if (await PublishAsync(session, old, cancellationToken).ConfigureAwait(false))
+                {
+                    _backlogCursor = old + 1;
+                    tokens--;
+                }
+
+                continue;
+            }
+
+            var backlogLeft = queue.FirstUnacked(_backlogCursor, _liveStart) is not null;
+            await queue.WaitForAppendAsync(backlogLeft ? TimeSpan.FromMilliseconds(20) : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task PublishUntilAckedAsync(MqttSession session, TelemetryMessage message, CancellationToken cancellationToken)
+    /// <summary>Publishes one queued record; acks it in the queue once the broker has. False when it must be retried.</summary>
+    private async Task<bool> PublishAsync(MqttSession session, long seq, CancellationToken cancellationToken)
     {
-        var mqttMessage = new MqttApplicationMessageBuilder()
-            .WithTopic(message.Topic)
-            .WithPayload(TelemetryCodec.Encode(message))
+        if (queue.Read(seq) is not { } record)
+        {
+            return true;
+        }
+
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(record.Topic)
+            .WithPayload(record.Payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithContentType("application/json")
             .Build();
-        while (true)
+        try
         {
-            await session.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
-            try
+            var result = await session.Client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+            if (result.IsSuccess)
             {
-                var result = await session.Client.PublishAsync(mqttMessage, cancellationToken).ConfigureAwait(false);
-                if (result.IsSuccess)
-                {
-                    metrics.Published.Add(1);
-                    return;
-                }
-
-                logger.LogWarning("Broker refused message {Seq} on {Topic}: {Reason}", message.Seq, message.Topic, result.ReasonCode);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception ex)
-            {
-                logger.LogDebug("Publish of {Seq} failed ({Error}); retrying after reconnect", message.Seq, ex.Message);
+                queue.Ack(seq);
+                metrics.Published.Add(1);
+                return true;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
+            logger.LogWarning("Broker refused message {Seq} on {Topic}: {Reason}", seq, record.Topic, result.ReasonCode);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // The link dropped mid-publish: the record stays queued and goes out after the reconnect.
+            logger.LogDebug("Publish of {Seq} failed ({Error}); it stays queued", seq, ex.Message);
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
+        return false;
     }
 
     private GatewayStatus Status(string state) =>
-        new(inventory.Site, inventory.Gateway, state, time.GetUtcNow(), buffer.Count, null);
+        new(inventory.Site, inventory.Gateway, state, time.GetUtcNow(), queue.Count, queue.OldestUnsent);
 
     private async Task PublishStatusAsync(IMqttClient client, string topic, string state, CancellationToken cancellationToken)
     {

@@ -1,0 +1,69 @@
+using System.Text.Json;
+
+namespace IoTPilots.Contract;
+
+/// <summary>
+/// The edge's own account of data it had to drop (a full or expired store-and-forward queue), published on
+/// <c>pilots/v1/{site}/{gateway}/gap</c> with the gateway's next sequence number. Sequence numbers
+/// <see cref="FirstSeq"/>..<see cref="LastSeq"/> that never arrive are explained by it, so nothing is lost silently.
+/// </summary>
+public sealed record GapReport(string Site, string Gateway, long Seq, long FirstSeq, long LastSeq, int Messages, long Readings, DateTimeOffset From, DateTimeOffset To, string Reason)
+{
+    public static string Topic(string site, string gateway) => Topics.Status(site, gateway)[..^"status".Length] + "gap";
+
+    public byte[] Encode()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", TelemetryMessage.CurrentVersion);
+            json.WriteString("site", Site);
+            json.WriteString("gateway", Gateway);
+            json.WriteNumber("seq", Seq);
+            json.WriteNumber("first_seq", FirstSeq);
+            json.WriteNumber("last_seq", LastSeq);
+            json.WriteNumber("messages", Messages);
+            json.WriteNumber("readings", Readings);
+            json.WriteNumber("from", From.ToUnixTimeMilliseconds());
+            json.WriteNumber("to", To.ToUnixTimeMilliseconds());
+            json.WriteString("reason", Reason);
+            json.WriteEndObject();
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Parses a gap report, or returns null with the reason in <paramref name="error"/>.</summary>
+    public static GapReport? TryDecode(ReadOnlySpan<byte> payload, out string error)
+    {
+        error = "";
+        try
+        {
+            using var doc = JsonDocument.Parse(payload.ToArray());
+            var r = doc.RootElement;
+            if (r.GetProperty("v").GetInt32() != TelemetryMessage.CurrentVersion)
+            {
+                error = "$.v: unsupported contract version";
+                return null;
+            }
+
+            return new GapReport(
+                r.GetProperty("site").GetString()!,
+                r.GetProperty("gateway").GetString()!,
+                r.GetProperty("seq").GetInt64(),
+                r.GetProperty("first_seq").GetInt64(),
+                r.GetProperty("last_seq").GetInt64(),
+                r.GetProperty("messages").GetInt32(),
+                r.GetProperty("readings").GetInt64(),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("from").GetInt64()),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("to").GetInt64()),
+                r.GetProperty("reason").GetString() ?? "");
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            error = $"malformed gap report: {ex.Message}";
+            return null;
+        }
+    }
+}

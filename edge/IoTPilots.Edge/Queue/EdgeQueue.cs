@@ -1,0 +1,162 @@
+using IoTPilots.Contract;
+using IoTPilots.Edge.Devices;
+using IoTPilots.Edge.Polling;
+using Microsoft.Extensions.Logging;
+
+namespace IoTPilots.Edge.Queue;
+
+/// <summary>
+/// The gateway's store-and-forward queue: polls go in as encoded telemetry messages numbered with the gateway
+/// sequence, the publisher takes them out and acknowledges each once the broker has. Serializes the polling
+/// writers and the publisher around one <see cref="DiskQueue"/>.
+/// </summary>
+public sealed class EdgeQueue : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly DiskQueue _queue;
+    private readonly Inventory _inventory;
+    private readonly EdgeMetrics _metrics;
+    private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public EdgeQueue(Inventory inventory, EdgeMetrics metrics, TimeProvider time, ILogger<EdgeQueue> logger)
+    {
+        _inventory = inventory;
+        _metrics = metrics;
+        var settings = inventory.Queue;
+        var dir = settings.Directory ?? Path.Combine(Environment.GetEnvironmentVariable("PILOTS_EDGE_STATE_DIR") is { Length: > 0 } s ? s : "state", inventory.Gateway);
+        _queue = DiskQueue.Open(
+            new DiskQueueOptions
+            {
+                Directory = dir,
+                MaxBytes = settings.MaxBytes,
+                OnFull = settings.OnFull == "drop-newest" ? FullPolicy.DropNewest : FullPolicy.DropOldest,
+                MaxAge = settings.MaxAge,
+                OnExpired = settings.OnExpired == "keep" ? AgePolicy.Keep : AgePolicy.Drop,
+                FsyncEachAppend = settings.Fsync,
+                GapRecord = (gap, seq) => (
+                    GapReport.Topic(inventory.Site, inventory.Gateway),
+                    new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason).Encode()),
+            },
+            time,
+            logger);
+        Directory = dir;
+        logger.LogInformation("Queue {Directory}: {Count} unsent record(s), last seq {Seq}", dir, _queue.Count, _queue.LastSeq);
+    }
+
+    public string Directory { get; }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    public long LastSeq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.LastSeq;
+            }
+        }
+    }
+
+    public DateTimeOffset? OldestUnsent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.OldestUnsent;
+            }
+        }
+    }
+
+    /// <summary>Stores one poll durably (fsync'd) as one or more messages, each with the next sequence number.</summary>
+    public void Enqueue(DeviceBatch batch)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < batch.Readings.Count; i += TelemetryMessage.MaxReadings)
+            {
+                var part = batch.Readings.Skip(i).Take(TelemetryMessage.MaxReadings).ToList();
+                var record = _queue.Append(
+                    RecordKind.Telemetry,
+                    part.Count,
+                    part.Min(r => r.Timestamp),
+                    Topics.Telemetry(batch.Device.Site, _inventory.Gateway, batch.Device.Id),
+                    seq => TelemetryCodec.Encode(new TelemetryMessage(batch.Device.Pilot, batch.Device.Site, _inventory.Gateway, batch.Device.Id, seq, part)));
+                if (record is null)
+                {
+                    _metrics.Dropped.Add(part.Count);
+                }
+            }
+
+            _appended.TrySetResult();
+        }
+    }
+
+    public QueuedRecord? Read(long seq)
+    {
+        lock (_gate)
+        {
+            return _queue.Read(seq);
+        }
+    }
+
+    public long? FirstUnacked(long from, long toExclusive = long.MaxValue)
+    {
+        lock (_gate)
+        {
+            return _queue.FirstUnacked(from, toExclusive);
+        }
+    }
+
+    public void Ack(long seq)
+    {
+        lock (_gate)
+        {
+            _queue.Ack(seq);
+        }
+    }
+
+    public void SaveAcks()
+    {
+        lock (_gate)
+        {
+            _queue.SaveAcks();
+        }
+    }
+
+    /// <summary>Completes when something is appended after the call (or at once if something was since the last wait).</summary>
+    public Task WaitForAppendAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task appended;
+        lock (_gate)
+        {
+            if (_appended.Task.IsCompleted)
+            {
+                _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return Task.CompletedTask;
+            }
+
+            appended = _appended.Task;
+        }
+
+        return Task.WhenAny(appended, Task.Delay(timeout, cancellationToken));
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _queue.Dispose();
+        }
+    }
+}
