@@ -9,17 +9,20 @@ if (args is ["query", var influxQl])
 // Settings (appsettings.json) live next to the binaries, wherever the service is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 IngestionOptions options;
+DeviceRegistry registry;
 try
 {
     options = IngestionOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+    var registryPath = builder.Configuration["registry"] ?? Environment.GetEnvironmentVariable("PILOTS_DEVICE_REGISTRY");
+    registry = string.IsNullOrEmpty(registryPath) ? DeviceRegistry.Open : DeviceRegistry.Load(registryPath);
 }
-catch (FormatException ex)
+catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
     Console.Error.WriteLine($"cloud: {ex.Message}");
     return 2;
 }
 
-builder.Services.AddIngestion(options);
+builder.Services.AddIngestion(options, registry);
 if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
 {
     builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), TimeSpan.FromSeconds(seconds), TimeProvider.System));
@@ -34,6 +37,11 @@ catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestExcept
 {
     // Not fatal: ingestion holds and retries until InfluxDB is back.
     app.Logger.LogWarning("Could not create database {Database} yet: {Error}", options.Influx.Database, ex.Message);
+}
+
+if (registry.IsOpen)
+{
+    app.Logger.LogWarning("No device registry (PILOTS_DEVICE_REGISTRY or --registry): telemetry from any well-formed device is accepted");
 }
 
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));

@@ -44,7 +44,7 @@ demo_main() {
   local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
-      exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
+      PILOTS_EDGE_STATE_DIR="$state/queues" exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
     PILOTS_PIDS+=($!)
   done
   say "run: edge agents ${GATEWAYS[*]} started (logs: .pilots/demo/logs/edge-*.log)"
@@ -52,7 +52,7 @@ demo_main() {
   local api_port
   api_port=$(free_port 5080)
   # The cloud's summary lines go to this terminal as well as its log.
-  dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" \
+  dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
     > >(tee -a "$state/logs/cloud.log" | grep --line-buffered '^ingest:') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
   wait_port "$api_port" 60 cloud "$state/logs/cloud.log"
@@ -84,6 +84,7 @@ demo_report() {
   influx_query "SELECT max(cooling_out_temp_c) - min(cooling_in_temp_c) AS max_cooling_dt_c, min(cooling_flow_in_m3_h) AS min_flow_m3_h FROM telemetry WHERE pilot = 'factory' AND $since GROUP BY device" || true
   influx_query "SELECT count(vib_mm_s) AS points, max(vib_mm_s) AS max_vib_mm_s, max(wind_m_s) AS max_wind_m_s FROM telemetry WHERE pilot = 'port' AND $since GROUP BY pilot, device" || true
   influx_query "SELECT count(quality) AS not_good FROM telemetry_quality WHERE $since GROUP BY device, \"field\"" || true
+  influx_query "SELECT last(received) AS received, last(missing) AS missing, last(dropped) AS dropped FROM delivery GROUP BY gateway" || true
   local pilots
   pilots=$(influx_query "SHOW TAG VALUES FROM telemetry WITH KEY = \"pilot\"" 2>/dev/null || true)
   local p missing=""

@@ -16,6 +16,7 @@ public enum RejectReason
     NonFiniteValue,
     TimestampOutOfRange,
     TopicMismatch,
+    UnknownDevice,
 }
 
 /// <summary>The result of decoding: a message, or the reason and a sentence naming the offending field.</summary>

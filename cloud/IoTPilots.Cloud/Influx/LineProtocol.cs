@@ -20,6 +20,36 @@ public static class LineProtocol
     /// <summary>Readings that are not good: one point per signal, with tag <c>field</c> and a string <c>quality</c>.</summary>
     public const string QualityMeasurement = "telemetry_quality";
 
+    /// <summary>
+    /// One point per received message sequence number, per gateway, timestamped with the sequence number itself
+    /// (ms after the epoch): a redelivered message overwrites its own point, so count() is the number of distinct
+    /// messages received, whichever worker stored them.
+    /// </summary>
+    public const string LedgerMeasurement = "delivery_ledger";
+
+    /// <summary>The edge's gap reports: what its queue dropped, by sequence range.</summary>
+    public const string GapMeasurement = "delivery_gap";
+
+    /// <summary>Per-gateway delivery summary: received, missing and dropped message counts.</summary>
+    public const string DeliveryMeasurement = "delivery";
+
+    /// <summary>Messages refused by the contract, with the reason; never the telemetry itself.</summary>
+    public const string QuarantineMeasurement = "quarantine";
+
+    public static string Ledger(string gateway, long seq, string kind) =>
+        $"{LedgerMeasurement},gateway={EscapeKey(gateway)},kind={kind} seq={seq.ToString(CultureInfo.InvariantCulture)}i {seq.ToString(CultureInfo.InvariantCulture)}";
+
+    public static string Gap(GapReport gap) =>
+        $"{GapMeasurement},gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,readings={gap.Readings}i," +
+        $"from={gap.From.ToUnixTimeMilliseconds()}i,to={gap.To.ToUnixTimeMilliseconds()}i,reason={EscapeStringField(gap.Reason)} {gap.Seq.ToString(CultureInfo.InvariantCulture)}";
+
+    public static string Quarantine(RejectReason reason, string topic, string error, int bytes, long timestampMs) =>
+        $"{QuarantineMeasurement},reason={EscapeKey(reason.ToString())} topic={EscapeStringField(topic.Length > 200 ? topic[..200] : topic)}," +
+        $"error={EscapeStringField(error.Length > 500 ? error[..500] : error)},bytes={bytes.ToString(CultureInfo.InvariantCulture)}i {timestampMs.ToString(CultureInfo.InvariantCulture)}";
+
+    public static string Delivery(string gateway, long received, long missing, long dropped, long timestampMs) =>
+        $"{DeliveryMeasurement},gateway={EscapeKey(gateway)} received={received}i,missing={missing}i,dropped={dropped}i {timestampMs.ToString(CultureInfo.InvariantCulture)}";
+
     public static string EscapeMeasurement(string s) => Escape(s, escapeEquals: false);
 
     public static string EscapeKey(string s) => Escape(s, escapeEquals: true);

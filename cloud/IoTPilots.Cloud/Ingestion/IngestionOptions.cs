@@ -19,9 +19,19 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
 
     public string Filter => $"$share/{Group}/{Contract.Topics.AllTelemetry}";
 
+    public string GapFilter => $"$share/{Group}/{Contract.Topics.AllGaps}";
+
+    /// <summary>How often the delivery summary is computed and written; zero turns it off for this worker.</summary>
+    public TimeSpan DeliveryInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     public static IngestionOptions FromEnvironment(Func<string, string?> env) => new(
         MqttEndpoint.Parse(env("PILOTS_MQTT_URL") ?? "mqtt://127.0.0.1:1883"),
         InfluxEndpoint.FromEnvironment(env),
         env("PILOTS_INGEST_GROUP") is { Length: > 0 } g ? g : "ingest",
-        env("PILOTS_INGEST_WORKER") is { Length: > 0 } w ? w : "1");
+        env("PILOTS_INGEST_WORKER") is { Length: > 0 } w ? w : "1")
+    {
+        DeliveryInterval = env("PILOTS_DELIVERY_INTERVAL_S") is { Length: > 0 } d && double.TryParse(d, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromSeconds(10),
+    };
 }

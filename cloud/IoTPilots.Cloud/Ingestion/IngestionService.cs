@@ -20,11 +20,13 @@ public sealed class IngestionService(
     IngestionOptions options,
     IPointWriter writer,
     IngestionStats stats,
+    DeviceRegistry registry,
     TimeProvider time,
     ILogger<IngestionService> logger) : BackgroundService
 {
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxInFlight) { SingleReader = true });
     private readonly RejectLog _rejectLog = new(time);
+    private long _lastQuarantineMs;
 
     private sealed record Pending(List<string> Lines, MqttApplicationMessageReceivedEventArgs Message);
 
@@ -39,9 +41,10 @@ public sealed class IngestionService(
         {
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(options.Filter, MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithTopicFilter(options.GapFilter, MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build();
             await client.SubscribeAsync(subscribe, ct).ConfigureAwait(false);
-            logger.LogInformation("Subscribed to {Filter}", options.Filter);
+            logger.LogInformation("Subscribed to {Filter} and {GapFilter}; device registry {Registry}", options.Filter, options.GapFilter, registry.Source);
         };
         session.Client.ApplicationMessageReceivedAsync += e => OnMessageAsync(e, stoppingToken);
         var connection = session.RunAsync(stoppingToken);
@@ -61,23 +64,7 @@ public sealed class IngestionService(
         e.AutoAcknowledge = false;
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload;
-        var result = payload.Length > TelemetryMessage.MaxBytes
-            ? DecodeResult.Fail(RejectReason.Oversized, $"payload is {payload.Length} bytes; the limit is {TelemetryMessage.MaxBytes}")
-            : TelemetryCodec.Decode(payload.ToArray(), topic, time.GetUtcNow());
-        if (!result.Ok)
-        {
-            stats.Reject(result.Reason);
-            if (_rejectLog.ShouldLog(result.Reason))
-            {
-                logger.LogWarning("Rejected message on {Topic}: {Reason}: {Error}", topic, result.Reason, result.Error);
-            }
-
-            await e.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var lines = LineProtocol.FromMessage(result.Message!);
-        stats.Received(result.Message!.Readings.Count, lines.Count);
+        var lines = topic.EndsWith("/gap", StringComparison.Ordinal) ? GapLines(topic, payload) : TelemetryLines(topic, payload);
         try
         {
             await _queue.Writer.WriteAsync(new Pending(lines, e), cancellationToken).ConfigureAwait(false);
@@ -87,6 +74,66 @@ public sealed class IngestionService(
             // Shutting down: not acknowledged, so the broker redelivers it to the next worker.
             stats.Dropped(lines.Count);
         }
+    }
+
+    private List<string> TelemetryLines(string topic, System.Buffers.ReadOnlySequence<byte> payload)
+    {
+        var result = payload.Length > TelemetryMessage.MaxBytes
+            ? DecodeResult.Fail(RejectReason.Oversized, $"payload is {payload.Length} bytes; the limit is {TelemetryMessage.MaxBytes}")
+            : TelemetryCodec.Decode(payload.ToArray(), topic, time.GetUtcNow());
+        if (result.Ok && !registry.IsKnown(result.Message!.Gateway, result.Message.Device))
+        {
+            result = DecodeResult.Fail(RejectReason.UnknownDevice, $"device {result.Message.Device} of gateway {result.Message.Gateway} is not in the device registry {registry.Source}");
+        }
+
+        if (!result.Ok)
+        {
+            return Quarantine(result.Reason, topic, result.Error, payload.Length);
+        }
+
+        var message = result.Message!;
+        var lines = LineProtocol.FromMessage(message);
+        lines.Add(LineProtocol.Ledger(message.Gateway, message.Seq, "telemetry"));
+        stats.Received(message.Readings.Count, lines.Count);
+        return lines;
+    }
+
+    private List<string> GapLines(string topic, System.Buffers.ReadOnlySequence<byte> payload)
+    {
+        var gap = payload.Length > TelemetryMessage.MaxBytes ? null : GapReport.TryDecode(payload.ToArray(), out var error);
+        if (gap is null || !Identifiers.IsValid(gap.Gateway) || !Identifiers.IsValid(gap.Site) || topic != GapReport.Topic(gap.Site, gap.Gateway))
+        {
+            return Quarantine(RejectReason.InvalidField, topic, gap is null ? "malformed or oversized gap report" : "gap report does not match its topic", (int)payload.Length);
+        }
+
+        logger.LogWarning("Gateway {Gateway} reports it dropped {Messages} message(s) ({Readings} readings) from {From:O} to {To:O}: {Reason}", gap.Gateway, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason);
+        var lines = new List<string> { LineProtocol.Gap(gap), LineProtocol.Ledger(gap.Gateway, gap.Seq, "gap") };
+        stats.Received(0, lines.Count);
+        return lines;
+    }
+
+    /// <summary>A refused message becomes one quarantine point (reason, topic, error) and is counted; its content is never stored.</summary>
+    private List<string> Quarantine(RejectReason reason, string topic, string error, long bytes)
+    {
+        stats.Reject(reason);
+        if (_rejectLog.ShouldLog(reason))
+        {
+            logger.LogWarning("Rejected message on {Topic}: {Reason}: {Error}", topic, reason, error);
+        }
+
+        // Distinct timestamps, so a burst of rejects within one millisecond is not collapsed into one point.
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        long ts;
+        long last;
+        do
+        {
+            last = Interlocked.Read(ref _lastQuarantineMs);
+            ts = Math.Max(now, last + 1);
+        }
+        while (Interlocked.CompareExchange(ref _lastQuarantineMs, ts, last) != last);
+        var line = LineProtocol.Quarantine(reason, topic, error, (int)Math.Min(bytes, int.MaxValue), ts);
+        stats.Received(0, 1);
+        return [line];
     }
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)

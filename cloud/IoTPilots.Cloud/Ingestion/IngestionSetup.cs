@@ -5,8 +5,9 @@ namespace IoTPilots.Cloud.Ingestion;
 public static class IngestionSetup
 {
     /// <summary>MQTT to InfluxDB ingestion, with its stats and an InfluxDB client.</summary>
-    public static IServiceCollection AddIngestion(this IServiceCollection services, IngestionOptions options)
+    public static IServiceCollection AddIngestion(this IServiceCollection services, IngestionOptions options, DeviceRegistry? registry = null)
     {
+        services.AddSingleton(registry ?? DeviceRegistry.Open);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(options.Influx);
@@ -14,6 +15,8 @@ public static class IngestionSetup
         services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<IPointWriter>(sp => sp.GetRequiredService<InfluxWriter>());
         services.AddHostedService<IngestionService>();
+        services.AddSingleton<DeliveryAccountant>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryAccountant>());
         return services;
     }
 }

@@ -15,17 +15,24 @@ namespace IoTPilots.IntegrationTests.Harness;
 public sealed class Servers : IAsyncLifetime
 {
     private readonly List<Process> _processes = [];
+    private readonly Dictionary<string, (string File, string Arguments, int Port)> _commands = [];
     private readonly string _dir = Directory.CreateTempSubdirectory("pilots-it-").FullName;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private string? _influxUrl;
 
     public MqttEndpoint Mqtt { get; private set; } = null!;
 
+    /// <summary>The servers were named by PILOTS_MQTT_URL / PILOTS_INFLUX_URL: fault tests cannot stop them.</summary>
+    public bool External { get; private set; }
+
+    public string InfluxUrl => _influxUrl!;
+
     public int MqttPort => Mqtt.Port;
 
     public async Task InitializeAsync()
     {
         var mqttUrl = Environment.GetEnvironmentVariable("PILOTS_MQTT_URL");
+        External = mqttUrl is not null || Environment.GetEnvironmentVariable("PILOTS_INFLUX_URL") is not null;
         Mqtt = MqttEndpoint.Parse(mqttUrl ?? $"mqtt://127.0.0.1:{await StartMosquittoAsync()}");
         _influxUrl = Environment.GetEnvironmentVariable("PILOTS_INFLUX_URL") ?? $"http://127.0.0.1:{await StartInfluxAsync()}";
     }
@@ -68,7 +75,8 @@ public sealed class Servers : IAsyncLifetime
             max_queued_messages 0
             user root
             """);
-        Start(Find("mosquitto", "/usr/sbin/mosquitto"), $"-c {config}", "mosquitto");
+        _commands["mosquitto"] = (Find("mosquitto", "/usr/sbin/mosquitto"), $"-c {config}", port);
+        Start(_commands["mosquitto"].File, _commands["mosquitto"].Arguments, "mosquitto");
         await WaitForPortAsync(port, "mosquitto");
         return port;
     }
@@ -99,7 +107,8 @@ public sealed class Servers : IAsyncLifetime
             [continuous_queries]
               enabled = false
             """);
-        Start(Find("influxd", "/usr/bin/influxd"), $"run -config {config}", "influxd");
+        _commands["influxd"] = (Find("influxd", "/usr/bin/influxd"), $"run -config {config}", port);
+        Start(_commands["influxd"].File, _commands["influxd"].Arguments, "influxd");
         await WaitForPortAsync(port, "influxd");
         return port;
     }
@@ -121,6 +130,22 @@ public sealed class Servers : IAsyncLifetime
         }
 
         throw new InvalidOperationException($"{name} is not installed; './run test' installs it (apt-get), or set PILOTS_MQTT_URL / PILOTS_INFLUX_URL");
+    }
+
+    /// <summary>Stops a server this harness started ("mosquitto" or "influxd"), as a crash or power cut would.</summary>
+    public void Stop(string name)
+    {
+        var process = _processes.Single(p => p.StartInfo.FileName == _commands[name].File && !p.HasExited);
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(10_000);
+    }
+
+    /// <summary>Starts a stopped server again on the same port with the same data.</summary>
+    public async Task RestartAsync(string name)
+    {
+        var (file, arguments, port) = _commands[name];
+        Start(file, arguments, name);
+        await WaitForPortAsync(port, name);
     }
 
     private void Start(string file, string arguments, string name)

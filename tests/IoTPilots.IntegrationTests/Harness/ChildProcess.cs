@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace IoTPilots.IntegrationTests.Harness;
+
+/// <summary>
+/// One of the platform's own executables (edge, cloud) run as a real process, so a test can kill it with
+/// SIGKILL mid-stream or stop it gracefully with SIGTERM, as systemd would.
+/// </summary>
+public sealed partial class ChildProcess : IDisposable
+{
+    private readonly string _dll;
+    private readonly string[] _args;
+    private readonly Dictionary<string, string> _env;
+    private Process? _process;
+
+    public ChildProcess(string project, IEnumerable<string> args, Dictionary<string, string> env)
+    {
+        _dll = DllOf(project);
+        _args = args.ToArray();
+        _env = env;
+    }
+
+    public ConcurrentQueue<string> Output { get; } = new();
+
+    public bool Running => _process is { HasExited: false };
+
+    public void Start()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(_dll);
+        foreach (var a in _args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        foreach (var (k, v) in _env)
+        {
+            info.Environment[k] = v;
+        }
+
+        _process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_dll}");
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Output.Enqueue(e.Data); } };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Output.Enqueue(e.Data); } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>SIGKILL: no chance to flush or say goodbye.</summary>
+    public void Kill()
+    {
+        _process?.Kill();
+        _process?.WaitForExit(10_000);
+    }
+
+    /// <summary>SIGTERM and wait for a clean exit.</summary>
+    public void Terminate()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            _ = SendSignal(p.Id, 15);
+            if (!p.WaitForExit(30_000))
+            {
+                p.Kill();
+            }
+        }
+    }
+
+    public string Log => string.Join('\n', Output);
+
+    public void Dispose()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+        }
+
+        _process?.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SendSignal(int pid, int signal);
+
+    /// <summary>The built entry assembly of a project of this repository, in the configuration the tests were built in.</summary>
+    public static string DllOf(string project)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IoTPilots.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var dll = Path.Combine(dir!.FullName, project, "bin", configuration, "net10.0", Path.GetFileName(project) + ".dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll} is not built; build the solution first", dll);
+    }
+}
