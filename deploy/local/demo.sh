@@ -41,14 +41,6 @@ demo_main() {
   done
   grep '^sim: ' "$state/logs/firmware-sim.log" | grep -v '^sim: inventory\|^sim: ready' >&2
 
-  local gw
-  for gw in "${GATEWAYS[@]}"; do
-    ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
-      PILOTS_EDGE_STATE_DIR="$state/queues" exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
-    PILOTS_PIDS+=($!)
-  done
-  say "run: edge agents ${GATEWAYS[*]} started (logs: .pilots/demo/logs/edge-*.log)"
-
   local api_port
   api_port=$(free_port 5080)
   # The cloud's summary lines go to this terminal as well as its log.
@@ -57,6 +49,20 @@ demo_main() {
   PILOTS_PIDS+=($!)
   wait_port "$api_port" 60 cloud "$state/logs/cloud.log"
   say "run: cloud ingestion on http://127.0.0.1:$api_port (stats: /api/ingestion/stats)"
+  # Edges start once the cloud has subscribed: the very first messages need a subscription to be kept for.
+  local deadline2=$(( SECONDS + 60 ))
+  until grep -q 'Subscribed to' "$state/logs/cloud.log" 2>/dev/null; do
+    [ $SECONDS -lt $deadline2 ] || die "the cloud did not subscribe (log: .pilots/demo/logs/cloud.log)"
+    sleep 0.2
+  done
+  local gw
+  for gw in "${GATEWAYS[@]}"; do
+    ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
+      PILOTS_EDGE_STATE_DIR="$state/queues" exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
+    PILOTS_PIDS+=($!)
+  done
+  say "run: edge agents ${GATEWAYS[*]} started (logs: .pilots/demo/logs/edge-*.log)"
+
   say "run: InfluxDB database '$PILOTS_INFLUX_DB' at $PILOTS_INFLUX_URL, measurement 'telemetry'"
   if [ -n "$minutes" ]; then
     say "run: scenario $scenario, running for $minutes minute(s); Ctrl-C stops earlier"

@@ -3,7 +3,7 @@ using IoTPilots.Edge;
 using IoTPilots.Edge.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
-using IoTPilots.Mqtt;
+using IoTPilots.Edge.Publishing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,11 +25,11 @@ if (string.IsNullOrEmpty(inventoryFile))
 }
 
 Inventory inventory;
-MqttEndpoint broker;
+Uplink uplink;
 try
 {
     inventory = InventoryLoader.Load(inventoryFile);
-    broker = MqttEndpoint.Parse(Environment.GetEnvironmentVariable("PILOTS_MQTT_URL") ?? "mqtt://127.0.0.1:1883");
+    uplink = Uplink.FromEnvironment(Environment.GetEnvironmentVariable);
 }
 catch (Exception ex) when (ex is ConfigException or FormatException)
 {
@@ -38,6 +38,6 @@ catch (Exception ex) when (ex is ConfigException or FormatException)
 }
 
 builder.Services.AddSystemd();
-builder.Services.AddEdgeAgent(inventory, broker);
+builder.Services.AddEdgeAgent(inventory, uplink);
 await builder.Build().RunAsync();
 return 0;

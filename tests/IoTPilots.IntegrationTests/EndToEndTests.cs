@@ -33,6 +33,8 @@ public sealed class EndToEndTests(Servers servers) : IDisposable
             gateway: gw-e2e-01
             site: e2e-site
             pilot: aquaculture
+            queue:
+              dir: {_dir}/queue
             devices:
               - id: tank-01
                 bus: modbus-tcp

@@ -2,6 +2,7 @@ using IoTPilots.Contract;
 using IoTPilots.Edge.Devices;
 using IoTPilots.Edge.Queue;
 using IoTPilots.Mqtt;
+using IoTPilots.Mqtt.AzureIotHub;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
@@ -17,7 +18,7 @@ namespace IoTPilots.Edge.Publishing;
 /// </summary>
 public sealed class MqttTelemetryPublisher(
     Inventory inventory,
-    MqttEndpoint broker,
+    Uplink uplink,
     EdgeQueue queue,
     EdgeMetrics metrics,
     TimeProvider time,
@@ -28,22 +29,37 @@ public sealed class MqttTelemetryPublisher(
     private long _liveCursor;
     private long _backlogCursor;
     private int _connectGeneration;
+    private IotHubSasCredentials? _hubCredentials;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var statusTopic = Topics.Status(inventory.Site, inventory.Gateway);
         await using var session = new MqttSession(
-            broker,
+            uplink.Broker,
             $"edge-{inventory.Gateway}",
             logger,
-            b => b.WithWillTopic(statusTopic)
-                .WithWillPayload(Status(GatewayStatus.Offline).Encode())
-                .WithWillRetain()
-                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
+            b =>
+            {
+                if (uplink.Hub is { } hub)
+                {
+                    // IoT Hub: its client id, username and a SAS token renewed on every connect; no retained status.
+                    _hubCredentials = IotHubMqtt.ConfigureClient(b, hub, time, IotHubMqtt.DefaultTokenTtl);
+                    return;
+                }
+
+                b.WithWillTopic(statusTopic)
+                    .WithWillPayload(Status(GatewayStatus.Offline).Encode())
+                    .WithWillRetain()
+                    .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+                ApplyClientCertificate(b);
+            });
         session.OnConnected = async (client, ct) =>
         {
             Interlocked.Increment(ref _connectGeneration);
-            await PublishStatusAsync(client, statusTopic, GatewayStatus.Online, ct).ConfigureAwait(false);
+            if (uplink.Hub is null)
+            {
+                await PublishStatusAsync(client, statusTopic, GatewayStatus.Online, ct).ConfigureAwait(false);
+            }
         };
         var connection = session.RunAsync(stoppingToken);
         try
@@ -55,8 +71,9 @@ public sealed class MqttTelemetryPublisher(
         }
         finally
         {
+            await FinalDrainAsync(session).ConfigureAwait(false);
             queue.SaveAcks();
-            if (session.IsConnected)
+            if (session.IsConnected && uplink.Hub is null)
             {
                 await PublishStatusAsync(session.Client, statusTopic, GatewayStatus.Offline, CancellationToken.None).ConfigureAwait(false);
             }
@@ -99,7 +116,15 @@ public sealed class MqttTelemetryPublisher(
                 lastSave = now;
             }
 
-            if (now - lastStatus > StatusInterval)
+            if (_hubCredentials is { } credentials && credentials.MustRenew(now))
+            {
+                // MQTT 3.1.1 cannot refresh a token in place: reconnect, and the session signs a new one.
+                logger.LogInformation("IoT Hub SAS token expires at {Expiry:O}; reconnecting to renew it", credentials.ExpiresAt);
+                await session.Client.DisconnectAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (uplink.Hub is null && now - lastStatus > StatusInterval)
             {
                 await PublishStatusAsync(session.Client, statusTopic, GatewayStatus.Online, cancellationToken).ConfigureAwait(false);
                 lastStatus = now;
@@ -131,6 +156,27 @@ public sealed class MqttTelemetryPublisher(
         }
     }
 
+    /// <summary>On a clean stop, sends what is still queued for up to <see cref="FinalDrainTime"/>; the rest waits on disk.</summary>
+    private async Task FinalDrainAsync(MqttSession session)
+    {
+        using var budget = new CancellationTokenSource(FinalDrainTime);
+        var sent = 0;
+        try
+        {
+            while (session.IsConnected && queue.FirstUnacked(0) is { } seq && await PublishAsync(session, seq, budget.Token).ConfigureAwait(false))
+            {
+                sent++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        logger.LogInformation("Stopping: sent {Sent} queued message(s); {Left} stay on disk for the next start", sent, queue.Count);
+    }
+
+    private static readonly TimeSpan FinalDrainTime = TimeSpan.FromSeconds(5);
+
     /// <summary>Publishes one queued record; acks it in the queue once the broker has. False when it must be retried.</summary>
     private async Task<bool> PublishAsync(MqttSession session, long seq, CancellationToken cancellationToken)
     {
@@ -139,8 +185,11 @@ public sealed class MqttTelemetryPublisher(
             return true;
         }
 
+        var topic = uplink.Hub is { } hub
+            ? IotHubMqtt.TelemetryTopic(hub, [.. IotHubMqtt.JsonUtf8Properties, new("pilots-topic", record.Topic)])
+            : record.Topic;
         var message = new MqttApplicationMessageBuilder()
-            .WithTopic(record.Topic)
+            .WithTopic(topic)
             .WithPayload(record.Payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithContentType("application/json")
@@ -169,6 +218,23 @@ public sealed class MqttTelemetryPublisher(
 
         await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
         return false;
+    }
+
+    /// <summary>
+    /// Client-certificate authentication to the broker, from <c>PILOTS_MQTT_CLIENT_CERT</c> (a PKCS#12 file) and
+    /// <c>PILOTS_MQTT_CLIENT_CERT_PASSWORD</c>; used with <c>mqtts://</c>.
+    /// </summary>
+    private void ApplyClientCertificate(MqttClientOptionsBuilder builder)
+    {
+        if (Environment.GetEnvironmentVariable("PILOTS_MQTT_CLIENT_CERT") is not { Length: > 0 } file)
+        {
+            return;
+        }
+
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+            file, Environment.GetEnvironmentVariable("PILOTS_MQTT_CLIENT_CERT_PASSWORD"));
+        builder.WithTlsOptions(o => o.UseTls().WithClientCertificates([certificate]));
+        logger.LogInformation("MQTT client certificate {Subject} from {File}", certificate.Subject, file);
     }
 
     private GatewayStatus Status(string state) =>

@@ -16,16 +16,16 @@ public static class Hosts
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddProvider(log);
-        builder.Services.AddEdgeAgent(inventory, broker);
+        builder.Services.AddEdgeAgent(inventory, new Edge.Publishing.Uplink(broker, null));
         return builder.Build();
     }
 
-    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "")
+    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "", string worker = "1")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddProvider(log);
         group = group.Length > 0 ? group : $"it{Guid.NewGuid():N}"[..12];
-        builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, "1"));
+        builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, worker) { DeliveryInterval = TimeSpan.FromSeconds(1) });
         return builder.Build();
     }
 }
