@@ -104,6 +104,18 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
     }
 
     /// <summary>
+    /// Waits until the edge's outage backlog has drained: the ledger has no holes (count = max) and its max has
+    /// passed <paramref name="atLeast"/> (the live lane jumps ahead at once; holes close as the backlog drains).
+    /// </summary>
+    private async Task WaitDrainedAsync(long atLeast) =>
+        await Eventually.TrueAsync(
+            async () => await ScalarAsync($"SELECT max(seq) FROM delivery_ledger WHERE gateway = '{_gateway}'") is var max && max >= atLeast && await LedgerCountAsync() == max,
+            TimeSpan.FromSeconds(180),
+            $"the backlog to drain past seq {atLeast} (edge log: {_edge.Log})");
+
+    private Task<long> LedgerMaxAsync() => ScalarAsync($"SELECT max(seq) FROM delivery_ledger WHERE gateway = '{_gateway}'");
+
+    /// <summary>
     /// Stops the edge cleanly (it sends what is queued), reads how many messages it ever numbered, and proves
     /// that every one of them is stored: by sequence, by per-device point count, and in the delivery summary.
     /// </summary>
@@ -145,10 +157,13 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
         Skip.If(servers.External, "the broker is external; this test must stop and restart it");
         await StartFlowingAsync();
 
+        var before = await LedgerMaxAsync();
         servers.Stop("mosquitto");
         await Task.Delay(Outage);
         await servers.RestartAsync("mosquitto");
 
+        // The edge polls 5 times a second: at least 250 messages were numbered during the outage.
+        await WaitDrainedAsync(before + 250);
         await AssertNothingLostAsync();
     }
 
@@ -158,10 +173,13 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
         Skip.If(servers.External, "InfluxDB is external; this test must stop and restart it");
         await StartFlowingAsync();
 
+        var before = await LedgerMaxAsync();
         servers.Stop("influxd");
         await Task.Delay(Outage);
         await servers.RestartAsync("influxd");
 
+        // The edge polls 5 times a second: at least 250 messages were numbered during the outage.
+        await WaitDrainedAsync(before + 250);
         await AssertNothingLostAsync();
     }
 
