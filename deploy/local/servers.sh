@@ -95,7 +95,7 @@ listener $mport 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $dir/mosquitto/
-autosave_interval 10
+autosave_interval 1
 log_dest stderr
 log_type error
 log_type warning

@@ -107,11 +107,20 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
     /// Waits until the edge's outage backlog has drained: the ledger has no holes (count = max) and its max has
     /// passed <paramref name="atLeast"/> (the live lane jumps ahead at once; holes close as the backlog drains).
     /// </summary>
-    private async Task WaitDrainedAsync(long atLeast) =>
-        await Eventually.TrueAsync(
-            async () => await ScalarAsync($"SELECT max(seq) FROM delivery_ledger WHERE gateway = '{_gateway}'") is var max && max >= atLeast && await LedgerCountAsync() == max,
-            TimeSpan.FromSeconds(180),
-            $"the backlog to drain past seq {atLeast} (edge log: {_edge.Log})");
+    private async Task WaitDrainedAsync(long atLeast)
+    {
+        try
+        {
+            await Eventually.TrueAsync(
+                async () => await LedgerMaxAsync() is var max && max >= atLeast && await LedgerCountAsync() == max,
+                TimeSpan.FromSeconds(180),
+                $"the backlog to drain past seq {atLeast}");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}: ledger count {await LedgerCountAsync()}, max {await LedgerMaxAsync()}\nedge log:\n{_edge.Log}\ncloud log:\n{_cloud.Log}", ex);
+        }
+    }
 
     private Task<long> LedgerMaxAsync() => ScalarAsync($"SELECT max(seq) FROM delivery_ledger WHERE gateway = '{_gateway}'");
 

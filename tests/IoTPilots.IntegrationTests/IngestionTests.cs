@@ -81,6 +81,44 @@ public sealed class IngestionTests(Servers servers)
     }
 
     [Fact]
+    public async Task Telemetry_from_a_device_missing_from_the_registry_is_quarantined()
+    {
+        var dir = Directory.CreateTempSubdirectory("pilots-reg-").FullName;
+        try
+        {
+            var inventory = Path.Combine(dir, "gw-reg.yaml");
+            await File.WriteAllTextAsync(inventory, "gateway: gw-reg\nsite: reg-site\npilot: port\ndevices:\n  - { id: dev-1, bus: modbus-tcp, address: '127.0.0.1:1502', profile: crane-plc }\n");
+            var influx = await servers.NewDatabaseAsync("reg");
+            var log = new ErrorLog();
+            using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, registry: DeviceRegistry.Load(dir));
+            await cloud.StartAsync();
+            var stats = cloud.Services.GetRequiredService<IngestionStats>();
+            await using var publisher = await ConnectAsync(servers.Mqtt);
+            var now = DateTimeOffset.UtcNow;
+            var known = new TelemetryMessage(Pilots.Port, "reg-site", "gw-reg", "dev-1", 1, [new Reading("wind_m_s", now, 9.5, "m/s", Quality.Good)]);
+            var stranger = known with { Device = "dev-9", Seq = 2 };
+
+            await Eventually.TrueAsync(
+                async () =>
+                {
+                    await PublishAsync(publisher, stranger.Topic, TelemetryCodec.Encode(stranger));
+                    await PublishAsync(publisher, known.Topic, TelemetryCodec.Encode(known));
+                    return (await influx.RowsAsync("SELECT count(wind_m_s) FROM telemetry")).Count == 1 && stats.RejectedByReason.GetValueOrDefault(RejectReason.UnknownDevice) > 0;
+                },
+                TimeSpan.FromSeconds(30),
+                "the known device stored and the stranger refused");
+
+            Assert.Empty(await influx.RowsAsync("SELECT * FROM telemetry WHERE device = 'dev-9'"));
+            await Eventually.TrueAsync(async () => (await influx.RowsAsync("SELECT count(bytes) FROM quarantine WHERE reason = 'UnknownDevice'")).Count == 1, TimeSpan.FromSeconds(30), "the quarantine point");
+            await cloud.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Line_protocol_escaping_round_trips_through_a_real_influxdb()
     {
         var influx = await servers.NewDatabaseAsync("esc");

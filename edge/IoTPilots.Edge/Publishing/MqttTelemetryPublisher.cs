@@ -30,6 +30,7 @@ public sealed class MqttTelemetryPublisher(
     private long _backlogCursor;
     private int _connectGeneration;
     private IotHubSasCredentials? _hubCredentials;
+    private bool _holdingForSubscriber;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -51,7 +52,10 @@ public sealed class MqttTelemetryPublisher(
                     .WithWillPayload(Status(GatewayStatus.Offline).Encode())
                     .WithWillRetain()
                     .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-                ApplyClientCertificate(b);
+                if (ClientCertificate.Apply(b, Environment.GetEnvironmentVariable) is { } certificate)
+                {
+                    logger.LogInformation("MQTT client certificate {Subject}", certificate.Subject);
+                }
             });
         session.OnConnected = async (client, ct) =>
         {
@@ -197,8 +201,28 @@ public sealed class MqttTelemetryPublisher(
         try
         {
             var result = await session.Client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+            if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers && uplink.Hub is null)
+            {
+                // The broker took it but nobody subscribes (the cloud is not connected, or a restarted broker has
+                // not got its subscriptions back yet): it would be thrown away, so it stays queued.
+                if (!_holdingForSubscriber)
+                {
+                    logger.LogWarning("Broker has no subscriber for {Topic}; holding the queue until the cloud is back", record.Topic);
+                    _holdingForSubscriber = true;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
             if (result.IsSuccess)
             {
+                if (_holdingForSubscriber)
+                {
+                    logger.LogInformation("Broker has a subscriber again; sending the queue");
+                    _holdingForSubscriber = false;
+                }
+
                 queue.Ack(seq);
                 metrics.Published.Add(1);
                 return true;
@@ -218,23 +242,6 @@ public sealed class MqttTelemetryPublisher(
 
         await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
         return false;
-    }
-
-    /// <summary>
-    /// Client-certificate authentication to the broker, from <c>PILOTS_MQTT_CLIENT_CERT</c> (a PKCS#12 file) and
-    /// <c>PILOTS_MQTT_CLIENT_CERT_PASSWORD</c>; used with <c>mqtts://</c>.
-    /// </summary>
-    private void ApplyClientCertificate(MqttClientOptionsBuilder builder)
-    {
-        if (Environment.GetEnvironmentVariable("PILOTS_MQTT_CLIENT_CERT") is not { Length: > 0 } file)
-        {
-            return;
-        }
-
-        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
-            file, Environment.GetEnvironmentVariable("PILOTS_MQTT_CLIENT_CERT_PASSWORD"));
-        builder.WithTlsOptions(o => o.UseTls().WithClientCertificates([certificate]));
-        logger.LogInformation("MQTT client certificate {Subject} from {File}", certificate.Subject, file);
     }
 
     private GatewayStatus Status(string state) =>

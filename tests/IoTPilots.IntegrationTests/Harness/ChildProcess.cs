@@ -57,13 +57,25 @@ public sealed partial class ChildProcess : IDisposable
     /// <summary>SIGTERM and wait for a clean exit.</summary>
     public void Terminate()
     {
-        if (_process is { HasExited: false } p)
+        if (_process is { } p)
         {
-            _ = SendSignal(p.Id, 15);
-            if (!p.WaitForExit(30_000))
-            {
-                p.Kill();
-            }
+            Terminate(p);
+        }
+    }
+
+    /// <summary>SIGTERM a process and wait up to 30 s for it to exit, then SIGKILL.</summary>
+    public static void Terminate(Process p)
+    {
+        if (p.HasExited)
+        {
+            return;
+        }
+
+        _ = SendSignal(p.Id, 15);
+        if (!p.WaitForExit(30_000))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(10_000);
         }
     }
 

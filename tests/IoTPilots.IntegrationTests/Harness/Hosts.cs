@@ -20,12 +20,12 @@ public static class Hosts
         return builder.Build();
     }
 
-    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "", string worker = "1")
+    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "", string worker = "1", DeviceRegistry? registry = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddProvider(log);
         group = group.Length > 0 ? group : $"it{Guid.NewGuid():N}"[..12];
-        builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, worker) { DeliveryInterval = TimeSpan.FromSeconds(1) });
+        builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, worker) { DeliveryInterval = TimeSpan.FromSeconds(1) }, registry);
         return builder.Build();
     }
 }

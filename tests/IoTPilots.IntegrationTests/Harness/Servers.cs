@@ -69,6 +69,7 @@ public sealed class Servers : IAsyncLifetime
             allow_anonymous true
             persistence true
             persistence_location {data}/
+            autosave_interval 1
             log_dest stderr
             log_type error
             max_inflight_messages 1000
@@ -132,12 +133,11 @@ public sealed class Servers : IAsyncLifetime
         throw new InvalidOperationException($"{name} is not installed; './run test' installs it (apt-get), or set PILOTS_MQTT_URL / PILOTS_INFLUX_URL");
     }
 
-    /// <summary>Stops a server this harness started ("mosquitto" or "influxd"), as a crash or power cut would.</summary>
+    /// <summary>Stops a server this harness started ("mosquitto" or "influxd") as an operator or systemd would (SIGTERM).</summary>
     public void Stop(string name)
     {
         var process = _processes.Single(p => p.StartInfo.FileName == _commands[name].File && !p.HasExited);
-        process.Kill(entireProcessTree: true);
-        process.WaitForExit(10_000);
+        ChildProcess.Terminate(process);
     }
 
     /// <summary>Starts a stopped server again on the same port with the same data.</summary>
