@@ -14,17 +14,6 @@ namespace IoTPilots.IntegrationTests;
 [Collection(ServersCollection.Name)]
 public sealed class IngestionTests(Servers servers)
 {
-    private static async Task<MqttSession> ConnectAsync(MqttEndpoint broker)
-    {
-        var session = new MqttSession(broker, $"it-pub-{Guid.NewGuid():N}", NullLogger.Instance, cleanStart: true);
-        _ = session.RunAsync(CancellationToken.None);
-        await session.WaitConnectedAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        return session;
-    }
-
-    private static Task PublishAsync(MqttSession session, string topic, byte[] payload) =>
-        session.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-
     [Fact]
     public async Task Bad_payloads_are_counted_and_never_written_and_valid_ones_still_are()
     {
@@ -33,7 +22,7 @@ public sealed class IngestionTests(Servers servers)
         using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log);
         await cloud.StartAsync();
         var stats = cloud.Services.GetRequiredService<IngestionStats>();
-        await using var publisher = await ConnectAsync(servers.Mqtt);
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var topic = Topics.Telemetry("bad-site", "gw-bad", "dev-1");
         var now = DateTimeOffset.UtcNow;
         var valid = new TelemetryMessage(Pilots.Port, "bad-site", "gw-bad", "dev-1", 1, [new Reading("wind_m_s", now, 12.5, "m/s", Quality.Good)]);
@@ -42,7 +31,7 @@ public sealed class IngestionTests(Servers servers)
         await Eventually.TrueAsync(
             async () =>
             {
-                await PublishAsync(publisher, topic, TelemetryCodec.Encode(valid));
+                await publisher.PublishAsync(topic, TelemetryCodec.Encode(valid));
                 return stats.LinesWritten > 0;
             },
             TimeSpan.FromSeconds(30),
@@ -59,11 +48,11 @@ public sealed class IngestionTests(Servers servers)
         ];
         foreach (var payload in garbage)
         {
-            await PublishAsync(publisher, topic, payload);
+            await publisher.PublishAsync(topic, payload);
         }
 
         var later = valid with { Seq = 3, Readings = [new Reading("wind_m_s", now.AddSeconds(1), 13.5, "m/s", Quality.Good)] };
-        await PublishAsync(publisher, topic, TelemetryCodec.Encode(later));
+        await publisher.PublishAsync(topic, TelemetryCodec.Encode(later));
 
         await Eventually.TrueAsync(
             async () => (await influx.RowsAsync("SELECT wind_m_s FROM telemetry WHERE wind_m_s = 13.5")).Count == 1,
@@ -93,7 +82,7 @@ public sealed class IngestionTests(Servers servers)
             using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, registry: DeviceRegistry.Load(dir));
             await cloud.StartAsync();
             var stats = cloud.Services.GetRequiredService<IngestionStats>();
-            await using var publisher = await ConnectAsync(servers.Mqtt);
+            await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
             var now = DateTimeOffset.UtcNow;
             var known = new TelemetryMessage(Pilots.Port, "reg-site", "gw-reg", "dev-1", 1, [new Reading("wind_m_s", now, 9.5, "m/s", Quality.Good)]);
             var stranger = known with { Device = "dev-9", Seq = 2 };
@@ -101,8 +90,8 @@ public sealed class IngestionTests(Servers servers)
             await Eventually.TrueAsync(
                 async () =>
                 {
-                    await PublishAsync(publisher, stranger.Topic, TelemetryCodec.Encode(stranger));
-                    await PublishAsync(publisher, known.Topic, TelemetryCodec.Encode(known));
+                    await publisher.PublishAsync(stranger.Topic, TelemetryCodec.Encode(stranger));
+                    await publisher.PublishAsync(known.Topic, TelemetryCodec.Encode(known));
                     return (await influx.RowsAsync("SELECT count(wind_m_s) FROM telemetry")).Count == 1 && stats.RejectedByReason.GetValueOrDefault(RejectReason.UnknownDevice) > 0;
                 },
                 TimeSpan.FromSeconds(30),

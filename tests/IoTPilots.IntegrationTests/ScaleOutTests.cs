@@ -17,17 +17,6 @@ public sealed class ScaleOutTests(Servers servers)
     private static TelemetryMessage Message(string gateway, long seq, DateTimeOffset t) =>
         new(Pilots.Port, "scale-site", gateway, "crane-1", seq, [new Reading("vib_mm_s", t, 1.0 + (seq % 100 / 100.0), "mm/s", Quality.Good)]);
 
-    private static async Task<MqttSession> PublisherAsync(MqttEndpoint broker)
-    {
-        var session = new MqttSession(broker, $"it-pub-{Guid.NewGuid():N}", NullLogger.Instance, cleanStart: true);
-        _ = session.RunAsync(CancellationToken.None);
-        await session.WaitConnectedAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        return session;
-    }
-
-    private static Task PublishAsync(MqttSession s, string topic, byte[] payload) =>
-        s.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-
     /// <summary>Publishes probes until every worker has received one; returns how many probes were sent.</summary>
     private static async Task<int> WaitSubscribedAsync(IEnumerable<IHost> workers, MqttSession publisher, string gateway)
     {
@@ -37,7 +26,7 @@ public sealed class ScaleOutTests(Servers servers)
         await Eventually.TrueAsync(
             async () =>
             {
-                await PublishAsync(publisher, probe.Topic, TelemetryCodec.Encode(probe));
+                await publisher.PublishAsync(probe.Topic, TelemetryCodec.Encode(probe));
                 sent++;
                 return stats.All(s => s.Messages > 0);
             },
@@ -59,7 +48,7 @@ public sealed class ScaleOutTests(Servers servers)
             await w.StartAsync();
         }
 
-        await using var publisher = await PublisherAsync(servers.Mqtt);
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var probes = await WaitSubscribedAsync(workers, publisher, gateway);
         var stats = workers.Select(w => w.Services.GetRequiredService<IngestionStats>()).ToList();
 
@@ -68,7 +57,7 @@ public sealed class ScaleOutTests(Servers servers)
         for (var seq = 1; seq <= count; seq++)
         {
             var m = Message(gateway, seq, start.AddMilliseconds(seq * 10));
-            await PublishAsync(publisher, m.Topic, TelemetryCodec.Encode(m));
+            await publisher.PublishAsync(m.Topic, TelemetryCodec.Encode(m));
         }
 
         await Eventually.TrueAsync(
@@ -98,7 +87,7 @@ public sealed class ScaleOutTests(Servers servers)
         var gateway = $"gw-b{Guid.NewGuid():N}"[..10];
         using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log);
         await cloud.StartAsync();
-        await using var publisher = await PublisherAsync(servers.Mqtt);
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         await WaitSubscribedAsync([cloud], publisher, gateway);
         var stats = cloud.Services.GetRequiredService<IngestionStats>();
         var topic = Topics.Telemetry("scale-site", gateway, "crane-1");
@@ -108,11 +97,11 @@ public sealed class ScaleOutTests(Servers servers)
         var garbage = Encoding.UTF8.GetBytes("{\"v\":1,\"pilot\":\"port\",\"readings\":[");
         for (var i = 0; i < 10_000; i++)
         {
-            await PublishAsync(publisher, topic, garbage);
+            await publisher.PublishAsync(topic, garbage);
             if (i % 100 == 0)
             {
                 var m = Message(gateway, (i / 100) + 1, start.AddMilliseconds(i));
-                await PublishAsync(publisher, topic, TelemetryCodec.Encode(m));
+                await publisher.PublishAsync(topic, TelemetryCodec.Encode(m));
             }
         }
 
