@@ -8,6 +8,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+if (args is ["bench"])
+{
+    return IoTPilots.Edge.Bench.BenchCommand.Run(Console.Out);
+}
+
 if (args is ["probe", .. var probeArgs])
 {
     return await ProbeCommand.RunAsync(probeArgs, new SystemSerialPorts(), Console.Out, Console.Error);
