@@ -160,6 +160,26 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
             "the delivery summary to report every message received and 0 missing");
     }
 
+    [Fact]
+    public async Task Retained_gateway_status_says_online_with_its_queue_and_the_last_will_says_offline_after_a_kill()
+    {
+        var statuses = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var watcher = await TestPublisher.ConnectAsync(servers.Mqtt);
+        watcher.Client.ApplicationMessageReceivedAsync += e =>
+        {
+            statuses.Enqueue(System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload)));
+            return Task.CompletedTask;
+        };
+        await watcher.Client.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder().WithTopicFilter($"pilots/v1/fault-site/{_gateway}/status").Build());
+        await StartFlowingAsync();
+        await Eventually.TrueAsync(() => Task.FromResult(statuses.Any(s => s.Contains("\"state\":\"online\"", StringComparison.Ordinal) && s.Contains("\"queue\":", StringComparison.Ordinal))), TimeSpan.FromSeconds(30), "an online status with the queue depth");
+
+        _edge.Kill();
+
+        // No goodbye from a killed process: the broker publishes the gateway's last will when its keep-alive lapses.
+        await Eventually.TrueAsync(() => Task.FromResult(statuses.Any(s => s.Contains("\"state\":\"offline\"", StringComparison.Ordinal))), TimeSpan.FromSeconds(60), "the last will saying offline");
+    }
+
     [SkippableFact]
     public async Task Broker_stopped_for_60_s_while_the_edge_keeps_polling_loses_nothing()
     {
