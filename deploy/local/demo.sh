@@ -17,8 +17,9 @@ demo_main() {
   need_dotnet
   ensure_server_packages
   local state="$PILOTS_ROOT/.pilots/demo"
-  # Fresh logs and inventories each run: the start-up waits below read them.
-  rm -rf "$state/logs" "$state/inventories"
+  # Every demo starts from nothing: fresh broker, database, edge queues, logs and inventories, so the
+  # delivery summary speaks of this run alone (a queue wiped between runs would restart its numbering).
+  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb"
   mkdir -p "$state/logs"
   trap 'say "run: stopping"; stop_all' EXIT
   trap 'exit 130' INT TERM
