@@ -31,19 +31,18 @@ public static class BenchCommand
                 using var queue = DiskQueue.Open(new DiskQueueOptions { Directory = dir, FsyncEachAppend = fsync }, TimeProvider.System, NullLogger.Instance);
                 var appends = Rate(() => queue.Append(RecordKind.Telemetry, readings.Count, now, message.Topic, _ => bytes), TimeSpan.FromSeconds(3));
                 Print(output, $"queue append, fsync {(fsync ? "every record" : "off")}", appends, "records/s");
+                var records = queue.Count;
+                var clock = Stopwatch.StartNew();
                 var seq = 0L;
-                var drained = Rate(
-                    () =>
-                    {
-                        if (queue.FirstUnacked(seq) is { } next)
-                        {
-                            _ = queue.Read(next);
-                            queue.Ack(next);
-                            seq = next + 1;
-                        }
-                    },
-                    TimeSpan.FromSeconds(2));
-                Print(output, $"queue read + ack (fsync {(fsync ? "on" : "off")} queue)", drained, "records/s");
+                while (queue.FirstUnacked(seq) is { } next)
+                {
+                    _ = queue.Read(next);
+                    queue.Ack(next);
+                    seq = next + 1;
+                }
+
+                var drained = records / clock.Elapsed.TotalSeconds;
+                Print(output, $"queue read + ack, draining {records:N0} records", drained, "records/s");
             }
             finally
             {
