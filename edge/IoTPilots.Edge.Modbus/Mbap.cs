@@ -42,20 +42,4 @@ public static class Mbap
 
         return (transactionId, header[6], length - 1);
     }
-
-    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes, or throws <see cref="EndOfStreamException"/>.</summary>
-    internal static async Task ReadExactlyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = await stream.ReadAsync(buffer[read..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                throw new EndOfStreamException($"connection closed after {read} of {buffer.Length} bytes");
-            }
-
-            read += n;
-        }
-    }
 }

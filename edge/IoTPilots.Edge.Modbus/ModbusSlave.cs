@@ -17,9 +17,6 @@ public sealed class ModbusSlave
     /// <summary>Highest register address (exclusive) that answers; beyond it the unit returns exception 2.</summary>
     public int RegisterLimit { get; init; } = 65536;
 
-    /// <summary>Called after a master writes holding registers or coils: table, address, count.</summary>
-    public event Action<Table, ushort, int>? Written;
-
     public void SetRegisters(Table table, ushort address, ReadOnlySpan<ushort> values)
     {
         lock (_gate)
@@ -74,8 +71,6 @@ public sealed class ModbusSlave
 
         var address = BinaryPrimitives.ReadUInt16BigEndian(request[1..]);
         var quantity = BinaryPrimitives.ReadUInt16BigEndian(request[3..]);
-        Table? written = null;
-        int writtenCount = 0;
         byte[] response;
         lock (_gate)
         {
@@ -135,7 +130,6 @@ public sealed class ModbusSlave
                     }
 
                     _coils[address] = quantity == 0xFF00;
-                    (written, writtenCount) = (Table.Coil, 1);
                     response = request.ToArray();
                     break;
 
@@ -146,7 +140,6 @@ public sealed class ModbusSlave
                     }
 
                     _holding[address] = quantity;
-                    (written, writtenCount) = (Table.HoldingRegister, 1);
                     response = request.ToArray();
                     break;
 
@@ -165,8 +158,6 @@ public sealed class ModbusSlave
                     {
                         _coils[address + i] = (request[6 + (i / 8)] & (1 << (i % 8))) != 0;
                     }
-
-                    (written, writtenCount) = (Table.Coil, quantity);
                     response = request[..5].ToArray();
                     break;
 
@@ -185,19 +176,12 @@ public sealed class ModbusSlave
                     {
                         _holding[address + i] = BinaryPrimitives.ReadUInt16BigEndian(request[(6 + (i * 2))..]);
                     }
-
-                    (written, writtenCount) = (Table.HoldingRegister, quantity);
                     response = request[..5].ToArray();
                     break;
 
                 default:
                     return Exception(function, ExceptionCode.IllegalFunction);
             }
-        }
-
-        if (written is { } table)
-        {
-            Written?.Invoke(table, address, writtenCount);
         }
 
         return response;

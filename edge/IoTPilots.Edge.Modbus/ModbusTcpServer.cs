@@ -75,10 +75,10 @@ public sealed class ModbusTcpServer : IAsyncDisposable
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    await Mbap.ReadExactlyAsync(stream, header, cancellationToken).ConfigureAwait(false);
+                    await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
                     var (tid, unit, pduLength) = Mbap.ParseHeader(header);
                     var pdu = new byte[pduLength];
-                    await Mbap.ReadExactlyAsync(stream, pdu, cancellationToken).ConfigureAwait(false);
+                    await stream.ReadExactlyAsync(pdu, cancellationToken).ConfigureAwait(false);
                     if (Silent.ContainsKey(unit))
                     {
                         continue;

@@ -48,10 +48,10 @@ public sealed class ModbusTcpTransport : IModbusTransport
             {
                 await stream.WriteAsync(Mbap.Frame(tid, unitId, requestPdu), timeout.Token).ConfigureAwait(false);
                 var header = new byte[Mbap.HeaderLength];
-                await Mbap.ReadExactlyAsync(stream, header, timeout.Token).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(header, timeout.Token).ConfigureAwait(false);
                 var (rxTid, rxUnit, pduLength) = Mbap.ParseHeader(header);
                 var pdu = new byte[pduLength];
-                await Mbap.ReadExactlyAsync(stream, pdu, timeout.Token).ConfigureAwait(false);
+                await stream.ReadExactlyAsync(pdu, timeout.Token).ConfigureAwait(false);
                 if (rxTid != tid)
                 {
                     MismatchedTransactions++;

@@ -86,7 +86,7 @@ public sealed class SimHost : IAsyncDisposable
 
     private static DeviceProfile Profile(string id) => ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, id + ".yaml"));
 
-    private ModbusTcpServer TcpServer(string name)
+    private ModbusTcpServer TcpServer()
     {
         var server = new ModbusTcpServer(_options.Bind, 0);
         _owned.Add(server);
@@ -111,7 +111,7 @@ public sealed class SimHost : IAsyncDisposable
     private void StartAquaculture()
     {
         const string gw = "gw-aqua-01";
-        var plc = TcpServer("aqua-tanks");
+        var plc = TcpServer();
         var unit = (byte)1;
         foreach (var (id, tank) in _fleet.Tanks)
         {
@@ -212,7 +212,7 @@ public sealed class SimHost : IAsyncDisposable
 
         Endpoints.Add($"sim: {gw} RS-485 line {rtu.SlavePath} 19200 8N1 units 1-{unit - 1} (Eurotherm 3500 zones), 10-{meterUnit - 1} (SDM630 meters)");
 
-        var plc = TcpServer("furnace-plc");
+        var plc = TcpServer();
         byte plcUnit = 1;
         foreach (var (fid, furnace) in _fleet.Furnaces)
         {
@@ -249,7 +249,7 @@ public sealed class SimHost : IAsyncDisposable
         const string gw = "gw-port-01";
         foreach (var (id, crane) in _fleet.Cranes)
         {
-            var plc = TcpServer(id);
+            var plc = TcpServer();
             AddModbus(gw, id, "crane-plc", plc.AddUnit(1), $"bus: modbus-tcp, address: \"{_options.Bind}:{{{id}}}\", unit: 1, poll_interval: 2s", () => new()
             {
                 ["hoist_load_t"] = crane.HoistLoadT,

@@ -23,8 +23,6 @@ internal static class EzoPoller
         };
         var fields = kind.Outputs().Select(f => (f.Name, f.Unit)).ToList();
         EzoProbe? probe = null;
-        Task? listener = null;
-        _ = listener;
         var continuous = d.EzoMode == "continuous";
         return (fields, async cancellationToken =>
         {
@@ -46,7 +44,8 @@ internal static class EzoPoller
                 probe = opened;
                 if (continuous)
                 {
-                    listener = probe.RunContinuousAsync(cancellationToken);
+                    // Listens until the agent stops; ReadLatest below takes what it hears.
+                    _ = probe.RunContinuousAsync(cancellationToken);
                 }
             }
 

@@ -98,8 +98,6 @@ public sealed class Furnace
     /// <summary>Per zone: the thermocouple is open circuit, so the controller reports sensor break.</summary>
     public bool[] SensorBroken { get; }
 
-    public double[] Setpoints => _p.Zones.Select((z, i) => EffectiveSetpoint(i)).ToArray();
-
     public double PowerKw { get; private set; }
 
     public double EnergyKwh { get; private set; }
@@ -130,7 +128,7 @@ public sealed class Furnace
         for (var i = 0; i < _zoneTemps.Length; i++)
         {
             var zone = _p.Zones[i];
-            var sp = EffectiveSetpoint(i);
+            var sp = zone.SetpointC;
             var error = sp - _zoneTemps[i];
             // Proportional controller around the holding output; the zone follows with its own lag.
             var hold = sp <= 0 ? 0 : _p.HoldFraction * 100;
@@ -156,7 +154,6 @@ public sealed class Furnace
         }
     }
 
-    private double EffectiveSetpoint(int zone) => _p.Zones[zone].SetpointC;
 
     /// <summary>Where in the melt cycle the furnace is at <paramref name="now"/>: melting draws full power.</summary>
     public string Phase(DateTimeOffset now)
