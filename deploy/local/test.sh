@@ -4,16 +4,29 @@
 test_main() {
   need_dotnet
   ensure_server_packages
+  ensure_interop_tools
   mkdir -p "$PILOTS_ROOT/.pilots"
-  local out="$PILOTS_ROOT/.pilots/test-output.log" rc=0
-  dotnet test "$PILOTS_ROOT/IoTPilots.sln" -c Release -nologo -warnaserror --filter "Category!=Hardware" "$@" 2>&1 | tee "$out" || rc=$?
-  publish_check || rc=1
+  local out="$PILOTS_ROOT/.pilots/test-output.log" rc=0 filter="Category!=Hardware" publish=1
+  # --hardware: only the tests that need sensors wired to this machine (see tests/README.md), no publish.
+  if [ "${1:-}" = "--hardware" ]; then filter="Category=Hardware"; publish=0; shift; fi
+  dotnet test "$PILOTS_ROOT/IoTPilots.sln" -c Release -nologo -warnaserror --filter "$filter" "$@" 2>&1 | tee "$out" || rc=$?
+  [ $publish = 0 ] || publish_check || rc=1
   # One closing line in the plain form CI reads: 'N passed, N failed, N skipped'.
   awk '/(Passed|Failed)!/ {
          for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
            if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
        END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$out"
   return $rc
+}
+
+# Reference Modbus implementations the stack is tested against (tests/IoTPilots.IntegrationTests/Interop):
+# pymodbus as a slave, mbpoll as a master. Here they are required: a missing one fails its test, not skips it.
+ensure_interop_tools() {
+  local missing=()
+  /usr/bin/python3 -c "import pymodbus, serial_asyncio" >/dev/null 2>&1 || missing+=(python3-pymodbus python3-serial-asyncio)
+  [ -x /usr/bin/mbpoll ] || missing+=(mbpoll)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  export PILOTS_INTEROP_REQUIRED=1
 }
 
 # The gateway builds: self-contained linux-arm64, and the portable build for 32-bit gateways.

@@ -35,7 +35,7 @@ internal static class EzoPoller
                 {
                     await opened.SetContinuousAsync(continuous, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is EzoException or EzoTimeoutException)
+                catch (Exception ex) when (ex is EzoException or EzoTimeoutException or IOException)
                 {
                     await line.DisposeAsync().ConfigureAwait(false);
                     return SensorSample.NoAnswer($"{d.Serial!.Path}: cannot set {(continuous ? "continuous" : "poll")} mode: {ex.Message}");

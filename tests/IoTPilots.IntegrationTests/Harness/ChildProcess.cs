@@ -10,17 +10,26 @@ namespace IoTPilots.IntegrationTests.Harness;
 /// </summary>
 public sealed partial class ChildProcess : IDisposable
 {
-    private readonly string _dll;
+    private readonly string _program;
     private readonly string[] _args;
     private readonly Dictionary<string, string> _env;
     private Process? _process;
 
+    /// <summary>A project of this repository, by its folder (e.g. "edge/IoTPilots.Edge").</summary>
     public ChildProcess(string project, IEnumerable<string> args, Dictionary<string, string> env)
+        : this(env, "dotnet", [DllOf(project), .. args])
     {
-        _dll = DllOf(project);
-        _args = args.ToArray();
+    }
+
+    private ChildProcess(Dictionary<string, string> env, string program, string[] args)
+    {
+        _program = program;
+        _args = args;
         _env = env;
     }
+
+    /// <summary>A program that is not ours, such as a reference implementation to test against.</summary>
+    public static ChildProcess Program(string program, params string[] args) => new([], program, args);
 
     public ConcurrentQueue<string> Output { get; } = new();
 
@@ -28,8 +37,7 @@ public sealed partial class ChildProcess : IDisposable
 
     public void Start()
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(_dll);
+        var info = new ProcessStartInfo(_program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in _args)
         {
             info.ArgumentList.Add(a);
@@ -40,11 +48,29 @@ public sealed partial class ChildProcess : IDisposable
             info.Environment[k] = v;
         }
 
-        _process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_dll}");
+        _process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {_program}");
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { Output.Enqueue(e.Data); } };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Output.Enqueue(e.Data); } };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Waits for the process to end by itself and returns its exit code; kills it after <paramref name="timeout"/>.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        var p = _process ?? throw new InvalidOperationException($"{_program} was not started");
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{_program} did not exit within {timeout.TotalSeconds:0} s; its output:\n{Log}");
+        }
+
+        return p.ExitCode;
     }
 
     /// <summary>SIGKILL: no chance to flush or say goodbye.</summary>
