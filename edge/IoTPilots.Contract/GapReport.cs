@@ -9,6 +9,9 @@ namespace IoTPilots.Contract;
 /// </summary>
 public sealed record GapReport(string Site, string Gateway, long Seq, long FirstSeq, long LastSeq, int Messages, long Readings, DateTimeOffset From, DateTimeOffset To, string Reason)
 {
+    /// <summary>The numbering <see cref="Seq"/>, <see cref="FirstSeq"/> and <see cref="LastSeq"/> belong to (see <see cref="TelemetryMessage.Epoch"/>).</summary>
+    public string Epoch { get; init; } = "";
+
     public static string Topic(string site, string gateway) => Topics.Status(site, gateway)[..^"status".Length] + "gap";
 
     public byte[] Encode()
@@ -21,6 +24,11 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
             json.WriteString("site", Site);
             json.WriteString("gateway", Gateway);
             json.WriteNumber("seq", Seq);
+            if (Epoch.Length > 0)
+            {
+                json.WriteString("epoch", Epoch);
+            }
+
             json.WriteNumber("first_seq", FirstSeq);
             json.WriteNumber("last_seq", LastSeq);
             json.WriteNumber("messages", Messages);
@@ -48,6 +56,13 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
                 return null;
             }
 
+            var epoch = r.TryGetProperty("epoch", out var e) ? e.GetString() ?? "" : "";
+            if (!TelemetryMessage.IsValidEpoch(epoch))
+            {
+                error = $"$.epoch: '{epoch}' is not a valid epoch";
+                return null;
+            }
+
             return new GapReport(
                 r.GetProperty("site").GetString()!,
                 r.GetProperty("gateway").GetString()!,
@@ -58,7 +73,7 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
                 r.GetProperty("readings").GetInt64(),
                 DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("from").GetInt64()),
                 DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("to").GetInt64()),
-                r.GetProperty("reason").GetString() ?? "");
+                r.GetProperty("reason").GetString() ?? "") { Epoch = epoch };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {

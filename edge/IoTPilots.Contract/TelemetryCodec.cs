@@ -51,6 +51,11 @@ public static class TelemetryCodec
             json.WriteString("gateway", message.Gateway);
             json.WriteString("device", message.Device);
             json.WriteNumber("seq", message.Seq);
+            if (message.Epoch.Length > 0)
+            {
+                json.WriteString("epoch", message.Epoch);
+            }
+
             json.WriteStartArray("readings");
             foreach (var r in message.Readings)
             {
@@ -150,6 +155,18 @@ public static class TelemetryCodec
             throw new ContractException(RejectReason.InvalidField, $"$.seq: expected a non-negative integer, got {seqElement.GetRawText()}");
         }
 
+        var epoch = "";
+        if (root.TryGetProperty("epoch", out var epochElement))
+        {
+            epoch = epochElement.ValueKind == JsonValueKind.String ? epochElement.GetString()! : "\0";
+            if (epoch.Length == 0 || !TelemetryMessage.IsValidEpoch(epoch))
+            {
+                throw new ContractException(
+                    RejectReason.InvalidField,
+                    $"$.epoch: expected 1 to {TelemetryMessage.MaxEpochLength} characters of A-Z a-z 0-9 . _ : -, got {epochElement.GetRawText()}");
+            }
+        }
+
         var array = GetProperty(root, "readings", JsonValueKind.Array, "$");
         var count = array.GetArrayLength();
         if (count == 0 || count > TelemetryMessage.MaxReadings)
@@ -165,7 +182,7 @@ public static class TelemetryCodec
             i++;
         }
 
-        return new DecodeResult(new TelemetryMessage(pilot, site, gateway, device, seq, readings), RejectReason.None, "");
+        return new DecodeResult(new TelemetryMessage(pilot, site, gateway, device, seq, readings) { Epoch = epoch }, RejectReason.None, "");
     }
 
     private static Reading DecodeReading(JsonElement item, string path, DateTimeOffset now)

@@ -10,7 +10,8 @@ public sealed record Reading(string Field, DateTimeOffset Timestamp, double? Val
 
 /// <summary>
 /// A batch of readings from one device, published by its gateway. <see cref="Seq"/> counts every
-/// message a gateway publishes, across all its devices, so the cloud can tell what is missing.
+/// message a gateway publishes, across all its devices, within its <see cref="Epoch"/>, so the cloud can tell
+/// what is missing.
 /// </summary>
 public sealed record TelemetryMessage(
     string Pilot,
@@ -29,5 +30,19 @@ public sealed record TelemetryMessage(
     /// <summary>Largest number of readings in one message.</summary>
     public const int MaxReadings = 1000;
 
+    /// <summary>Longest epoch name accepted.</summary>
+    public const int MaxEpochLength = 40;
+
+    /// <summary>
+    /// Names the numbering <see cref="Seq"/> belongs to: the gateway's queue makes one when its folder is created,
+    /// so a gateway whose queue was wiped (a re-imaged SD card) numbers from 1 again in a new epoch and the cloud
+    /// never takes the new numbers for old ones. Empty for a queue made before epochs existed.
+    /// </summary>
+    public string Epoch { get; init; } = "";
+
     public string Topic => Topics.Telemetry(Site, Gateway, Device);
+
+    /// <summary>Empty, or 1 to <see cref="MaxEpochLength"/> characters of <c>A-Z a-z 0-9 . _ : -</c>.</summary>
+    public static bool IsValidEpoch(string epoch) =>
+        epoch.Length <= MaxEpochLength && epoch.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 }

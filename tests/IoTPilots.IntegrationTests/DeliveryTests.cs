@@ -130,15 +130,7 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
     /// </summary>
     private async Task AssertNothingLostAsync()
     {
-        _edge.Terminate();
-        long last;
-        int unsent;
-        using (var queue = DiskQueue.Open(new DiskQueueOptions { Directory = QueueDir }, TimeProvider.System, NullLogger.Instance))
-        {
-            (last, unsent) = (queue.LastSeq, queue.Count);
-        }
-
-        Assert.Equal(0, unsent);
+        var (_, last) = StopAndReadQueue();
         try
         {
             await Eventually.TrueAsync(async () => await LedgerCountAsync() == last, TimeSpan.FromSeconds(120), $"all {last} messages in the ledger");
@@ -224,6 +216,43 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
         await Eventually.TrueAsync(async () => await LedgerCountAsync() > before + 10, TimeSpan.FromSeconds(60), "the restarted worker to store new messages");
 
         await AssertNothingLostAsync();
+    }
+
+    /// <summary>
+    /// A gateway re-imaged (its queue folder gone) numbers from 1 again, in a new epoch: the cloud must count the
+    /// new messages as new, not take them for the old numbers it already has.
+    /// </summary>
+    [Fact]
+    public async Task A_gateway_whose_queue_was_wiped_numbers_anew_in_a_new_epoch_and_every_message_is_counted()
+    {
+        await StartFlowingAsync();
+        var (firstEpoch, firstLast) = StopAndReadQueue();
+        await Eventually.TrueAsync(async () => await LedgerCountAsync() == firstLast, TimeSpan.FromSeconds(60), $"all {firstLast} messages of the first epoch in the ledger");
+
+        Directory.Delete(QueueDir, recursive: true);
+        _edge.Start();
+        await Eventually.TrueAsync(async () => await LedgerCountAsync() >= firstLast + 10, TimeSpan.FromSeconds(60), $"the re-imaged edge to send (log: {_edge.Log})");
+        var (secondEpoch, secondLast) = StopAndReadQueue();
+        var total = firstLast + secondLast;
+
+        Assert.NotEqual(firstEpoch, secondEpoch);
+        Assert.NotEqual("", secondEpoch);
+        await Eventually.TrueAsync(async () => await LedgerCountAsync() == total, TimeSpan.FromSeconds(60), $"all {total} messages of both epochs in the ledger");
+        Assert.Equal(total, await ScalarAsync($"SELECT count(do_mg_l) FROM telemetry WHERE gateway = '{_gateway}' AND device = 'tank-01'"));
+        await Eventually.TrueAsync(
+            async () => (await _influx.RowsAsync($"SELECT last(received), last(missing) FROM delivery WHERE gateway = '{_gateway}'")) is [var row]
+                && (long)row["last"].GetDouble() == total && (long)row["last_1"].GetDouble() == 0,
+            TimeSpan.FromSeconds(30),
+            $"the delivery summary to report {total} received (both epochs) and 0 missing");
+    }
+
+    /// <summary>Stops the edge cleanly and reads its queue's epoch and last sequence number; nothing may be left unsent.</summary>
+    private (string Epoch, long Last) StopAndReadQueue()
+    {
+        _edge.Terminate();
+        using var queue = DiskQueue.Open(new DiskQueueOptions { Directory = QueueDir }, TimeProvider.System, NullLogger.Instance);
+        Assert.Equal(0, queue.Count);
+        return (queue.Epoch, queue.LastSeq);
     }
 
     [Fact]

@@ -30,11 +30,39 @@ public class ContractTests
     }
 
     [Fact]
+    public void Epoch_round_trips_and_an_absent_epoch_decodes_as_empty()
+    {
+        var withEpoch = Sample() with { Epoch = "20261123T185000Z-3f9a" };
+
+        var decoded = TelemetryCodec.Decode(TelemetryCodec.Encode(withEpoch), Topic, Now);
+        var legacy = TelemetryCodec.Decode(TelemetryCodec.Encode(Sample()), Topic, Now);
+
+        Assert.Equal("20261123T185000Z-3f9a", decoded.Message!.Epoch);
+        Assert.Equal("", legacy.Message!.Epoch);
+        Assert.DoesNotContain("epoch", Encoding.UTF8.GetString(TelemetryCodec.Encode(Sample())), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"has space\"")]
+    [InlineData("\"a,b=c\"")]
+    [InlineData("42")]
+    [InlineData("\"0123456789012345678901234567890123456789x\"")]
+    public void A_bad_epoch_is_refused_naming_the_field(string epoch)
+    {
+        var result = Decode($$"""{"v":1,"pilot":"aquaculture","site":"haiphong-ras-1","gateway":"gw-aqua-01","device":"tank-01","seq":1,"epoch":{{epoch}},"readings":[{"field":"do_mg_l","ts":1795420798000,"value":1,"unit":"mg/L","q":"good"}]}""");
+
+        Assert.Equal(RejectReason.InvalidField, result.Reason);
+        Assert.Contains("$.epoch", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Readme_example_message_is_valid()
     {
         // The example in edge/IoTPilots.Contract/README.md, verbatim.
         const string example = """
             {"v":1,"pilot":"aquaculture","site":"haiphong-ras-1","gateway":"gw-aqua-01","device":"tank-01","seq":42,
+             "epoch":"20261123T080000Z-3f9a",
              "readings":[{"field":"do_mg_l","ts":1795420798000,"value":6.52,"unit":"mg/L","q":"good"},
                          {"field":"temp_c","ts":1795420798000,"value":null,"unit":"degC","q":"comm-failure"}]}
             """;

@@ -6,9 +6,21 @@ namespace IoTPilots.UnitTests;
 public class DeliveryLineTests
 {
     [Fact]
-    public void Ledger_point_is_keyed_by_gateway_and_sequence_so_replays_overwrite()
+    public void Ledger_point_is_keyed_by_gateway_epoch_and_sequence_so_replays_overwrite()
     {
-        Assert.Equal("delivery_ledger,gateway=gw-1,kind=telemetry seq=42i 42", LineProtocol.Ledger("gw-1", 42, "telemetry"));
+        Assert.Equal("delivery_ledger,gateway=gw-1,kind=telemetry seq=42i 42", LineProtocol.Ledger("gw-1", "", 42, "telemetry"));
+        Assert.Equal("delivery_ledger,epoch=20261123T185000Z-3f9a,gateway=gw-1,kind=gap seq=7i 7", LineProtocol.Ledger("gw-1", "20261123T185000Z-3f9a", 7, "gap"));
+    }
+
+    [Fact]
+    public void Gap_report_carries_its_epoch_to_the_gap_point()
+    {
+        var gap = new GapReport("s", "gw-1", 99, 10, 20, 11, 33, DateTimeOffset.FromUnixTimeMilliseconds(1795420798000), DateTimeOffset.FromUnixTimeMilliseconds(1795420799000), "age limit") { Epoch = "e-2" };
+
+        var decoded = GapReport.TryDecode(gap.Encode(), out _);
+
+        Assert.Equal("e-2", decoded!.Epoch);
+        Assert.StartsWith("delivery_gap,epoch=e-2,gateway=gw-1,site=s first_seq=10i,", LineProtocol.Gap(gap), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -26,6 +38,7 @@ public class DeliveryLineTests
     [InlineData("{")]
     [InlineData("{\"v\":2}")]
     [InlineData("{\"v\":1,\"site\":\"s\"}")]
+    [InlineData("{\"v\":1,\"site\":\"s\",\"gateway\":\"g\",\"seq\":3,\"epoch\":\"a b\",\"first_seq\":1,\"last_seq\":2,\"messages\":2,\"readings\":2,\"from\":1,\"to\":2,\"reason\":\"r\"}")]
     public void Malformed_gap_report_is_refused_with_a_reason(string json)
     {
         Assert.Null(GapReport.TryDecode(System.Text.Encoding.UTF8.GetBytes(json), out var error));

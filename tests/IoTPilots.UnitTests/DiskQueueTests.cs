@@ -22,7 +22,7 @@ public sealed class DiskQueueTests : IDisposable
                 OnFull = onFull,
                 SegmentBytes = segmentBytes,
                 MaxAge = TimeSpan.FromDays(1),
-                GapRecord = (gap, seq) => { _gaps.Add(gap); return ("t/gap", Encoding.UTF8.GetBytes($"gap {seq}")); },
+                GapRecord = (gap, seq, _) => { _gaps.Add(gap); return ("t/gap", Encoding.UTF8.GetBytes($"gap {seq}")); },
             },
             _time,
             NullLogger.Instance);
@@ -54,6 +54,58 @@ public sealed class DiskQueueTests : IDisposable
         Assert.Equal(3, reopened.FirstUnacked(1));
         Assert.StartsWith("message 3 ", Encoding.UTF8.GetString(reopened.Read(3)!.Payload), StringComparison.Ordinal);
         Assert.Equal(51, Append(reopened)!.Seq);
+    }
+
+    [Fact]
+    public void A_new_queue_starts_an_epoch_that_it_keeps_and_a_wiped_one_starts_another()
+    {
+        string first;
+        using (var q = Open())
+        {
+            first = q.Epoch;
+            Append(q);
+        }
+
+        using (var reopened = Open())
+        {
+            Assert.Equal(first, reopened.Epoch);
+        }
+
+        // The SD card re-imaged: the folder is gone, numbering starts again at 1, under a new name.
+        Directory.Delete(_dir, recursive: true);
+        _time.Advance(TimeSpan.FromDays(30));
+        using var wiped = Open();
+
+        Assert.Matches("^20261123T080000Z-[0-9a-f]{4}$", first);
+        Assert.NotEqual(first, wiped.Epoch);
+        Assert.Equal(1, Append(wiped)!.Seq);
+    }
+
+    [Fact]
+    public void A_queue_with_history_from_before_epochs_keeps_its_numbering_without_one()
+    {
+        using (var q = Open())
+        {
+            Append(q);
+        }
+
+        File.Delete(Path.Combine(_dir, "epoch"));
+        using var upgraded = Open();
+
+        Assert.Equal("", upgraded.Epoch);
+        Assert.Equal(2, Append(upgraded)!.Seq);
+    }
+
+    [Fact]
+    public void An_unreadable_epoch_file_is_replaced_by_a_new_epoch()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "epoch"), "not an epoch, {}\n");
+
+        using var q = Open();
+
+        Assert.Matches("^20261123T080000Z-[0-9a-f]{4}$", q.Epoch);
+        Assert.Equal(q.Epoch + "\n", File.ReadAllText(Path.Combine(_dir, "epoch")));
     }
 
     [Fact]

@@ -21,9 +21,10 @@ public static class LineProtocol
     public const string QualityMeasurement = "telemetry_quality";
 
     /// <summary>
-    /// One point per received message sequence number, per gateway, timestamped with the sequence number itself
-    /// (ms after the epoch): a redelivered message overwrites its own point, so count() is the number of distinct
-    /// messages received, whichever worker stored them.
+    /// One point per received message sequence number, per gateway and numbering epoch (tag <c>epoch</c>, absent
+    /// for gateways that send none), timestamped with the sequence number itself (ms after 1970): a redelivered
+    /// message overwrites its own point, so count() is the number of distinct messages received, whichever worker
+    /// stored them.
     /// </summary>
     public const string LedgerMeasurement = "delivery_ledger";
 
@@ -36,12 +37,15 @@ public static class LineProtocol
     /// <summary>Messages refused by the contract, with the reason; never the telemetry itself.</summary>
     public const string QuarantineMeasurement = "quarantine";
 
-    public static string Ledger(string gateway, long seq, string kind) =>
-        $"{LedgerMeasurement},gateway={EscapeKey(gateway)},kind={kind} seq={seq.ToString(CultureInfo.InvariantCulture)}i {seq.ToString(CultureInfo.InvariantCulture)}";
+    public static string Ledger(string gateway, string epoch, long seq, string kind) =>
+        $"{LedgerMeasurement},{EpochTag(epoch)}gateway={EscapeKey(gateway)},kind={kind} seq={seq.ToString(CultureInfo.InvariantCulture)}i {seq.ToString(CultureInfo.InvariantCulture)}";
 
     public static string Gap(GapReport gap) =>
-        $"{GapMeasurement},gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,readings={gap.Readings}i," +
+        $"{GapMeasurement},{EpochTag(gap.Epoch)}gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,readings={gap.Readings}i," +
         $"from={gap.From.ToUnixTimeMilliseconds()}i,to={gap.To.ToUnixTimeMilliseconds()}i,reason={EscapeStringField(gap.Reason)} {gap.Seq.ToString(CultureInfo.InvariantCulture)}";
+
+    // Tags in key order, as InfluxDB prefers: epoch sorts before gateway. No tag at all for an empty epoch.
+    private static string EpochTag(string epoch) => epoch.Length > 0 ? $"epoch={EscapeKey(epoch)}," : "";
 
     public static string Quarantine(RejectReason reason, string topic, string error, int bytes, long timestampMs) =>
         $"{QuarantineMeasurement},reason={EscapeKey(reason.ToString())} topic={EscapeStringField(topic.Length > 200 ? topic[..200] : topic)}," +

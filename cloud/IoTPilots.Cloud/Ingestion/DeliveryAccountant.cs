@@ -5,9 +5,10 @@ namespace IoTPilots.Cloud.Ingestion;
 
 /// <summary>
 /// Writes the per-gateway delivery summary (measurement <c>delivery</c>, tag <c>gateway</c>, fields
-/// <c>received</c>, <c>missing</c>, <c>dropped</c>) from the ledger: every gateway numbers its messages from 1,
-/// so missing = highest seq − distinct seqs received − seqs the edge reported dropped. The ledger is shared by
-/// all workers, so any worker computes the same answer.
+/// <c>received</c>, <c>missing</c>, <c>dropped</c>) from the ledger: a gateway numbers its messages from 1 in
+/// each epoch (a new one whenever its queue starts from nothing), so per epoch missing = highest seq − distinct
+/// seqs received − seqs the edge reported dropped, and the gateway's figures are the sums over its epochs. The
+/// ledger is shared by all workers, so any worker computes the same answer.
 /// </summary>
 public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter influx, TimeProvider time, ILogger<DeliveryAccountant> logger) : BackgroundService
 {
@@ -40,29 +41,35 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
 
     public async Task<IReadOnlyList<(string Gateway, long Received, long Missing, long Dropped)>> WriteSummaryAsync(CancellationToken cancellationToken)
     {
-        var ledger = await QueryAsync($"SELECT count(seq), max(seq) FROM {LineProtocol.LedgerMeasurement} GROUP BY gateway", cancellationToken).ConfigureAwait(false);
-        var gaps = await QueryAsync($"SELECT sum(messages) FROM {LineProtocol.GapMeasurement} GROUP BY gateway", cancellationToken).ConfigureAwait(false);
+        var ledger = await QueryAsync($"SELECT count(seq), max(seq) FROM {LineProtocol.LedgerMeasurement} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false);
+        var gaps = await QueryAsync($"SELECT sum(messages) FROM {LineProtocol.GapMeasurement} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var summary = new List<(string, long, long, long)>();
         var lines = new List<string>();
-        foreach (var (gateway, values) in ledger)
+        foreach (var gateway in ledger.GroupBy(e => e.Key.Gateway))
         {
-            var received = values[0];
-            var maxSeq = values[1];
-            var dropped = gaps.TryGetValue(gateway, out var g) ? g[0] : 0;
-            var missing = Math.Max(0, maxSeq - received - dropped);
-            summary.Add((gateway, received, missing, dropped));
-            lines.Add(LineProtocol.Delivery(gateway, received, missing, dropped, now));
+            long received = 0, missing = 0, dropped = 0;
+            foreach (var (key, values) in gateway)
+            {
+                var epochDropped = gaps.TryGetValue(key, out var g) ? g[0] : 0;
+                received += values[0];
+                dropped += epochDropped;
+                missing += Math.Max(0, values[1] - values[0] - epochDropped);
+            }
+
+            summary.Add((gateway.Key, received, missing, dropped));
+            lines.Add(LineProtocol.Delivery(gateway.Key, received, missing, dropped, now));
         }
 
         await influx.WriteAsync(lines, cancellationToken).ConfigureAwait(false);
         return summary;
     }
 
-    private async Task<Dictionary<string, long[]>> QueryAsync(string query, CancellationToken cancellationToken)
+    /// <summary>The first row of each series, keyed by its gateway and epoch tags ("" where a point has no epoch).</summary>
+    private async Task<Dictionary<(string Gateway, string Epoch), long[]>> QueryAsync(string query, CancellationToken cancellationToken)
     {
         using var doc = await influx.QueryAsync(query, cancellationToken).ConfigureAwait(false);
-        var result = new Dictionary<string, long[]>();
+        var result = new Dictionary<(string, string), long[]>();
         foreach (var r in doc.RootElement.GetProperty("results").EnumerateArray())
         {
             if (!r.TryGetProperty("series", out var series))
@@ -72,9 +79,11 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
 
             foreach (var s in series.EnumerateArray())
             {
-                var gateway = s.GetProperty("tags").GetProperty("gateway").GetString()!;
+                var tags = s.GetProperty("tags");
+                var gateway = tags.GetProperty("gateway").GetString()!;
+                var epoch = tags.TryGetProperty("epoch", out var e) ? e.GetString() ?? "" : "";
                 var row = s.GetProperty("values")[0];
-                result[gateway] = row.EnumerateArray().Skip(1).Select(v => v.ValueKind == JsonValueKind.Number ? (long)v.GetDouble() : 0).ToArray();
+                result[(gateway, epoch)] = row.EnumerateArray().Skip(1).Select(v => v.ValueKind == JsonValueKind.Number ? (long)v.GetDouble() : 0).ToArray();
             }
         }
 

@@ -93,7 +93,7 @@ public sealed class IngestionService(
 
         var message = result.Message!;
         var lines = LineProtocol.FromMessage(message);
-        lines.Add(LineProtocol.Ledger(message.Gateway, message.Seq, "telemetry"));
+        lines.Add(LineProtocol.Ledger(message.Gateway, message.Epoch, message.Seq, "telemetry"));
         stats.Received(message.Readings.Count, lines.Count);
         return lines;
     }
@@ -107,7 +107,7 @@ public sealed class IngestionService(
         }
 
         logger.LogWarning("Gateway {Gateway} reports it dropped {Messages} message(s) ({Readings} readings) from {From:O} to {To:O}: {Reason}", gap.Gateway, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason);
-        var lines = new List<string> { LineProtocol.Gap(gap), LineProtocol.Ledger(gap.Gateway, gap.Seq, "gap") };
+        var lines = new List<string> { LineProtocol.Gap(gap), LineProtocol.Ledger(gap.Gateway, gap.Epoch, gap.Seq, "gap") };
         stats.Received(0, lines.Count);
         return lines;
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using IoTPilots.Contract;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPilots.Edge.Queue;
@@ -44,7 +45,7 @@ public sealed record DiskQueueOptions
     public bool FsyncEachAppend { get; init; } = true;
 
     /// <summary>Builds the gap record (topic, payload) for a drop, given the seq it is assigned.</summary>
-    public Func<GapInfo, long, (string Topic, byte[] Payload)>? GapRecord { get; init; }
+    public Func<GapInfo, long, string, (string Topic, byte[] Payload)>? GapRecord { get; init; }
 }
 
 /// <summary>
@@ -79,6 +80,13 @@ public sealed class DiskQueue : IDisposable
 
     /// <summary>Highest sequence number ever assigned.</summary>
     public long LastSeq => _lastSeq;
+
+    /// <summary>
+    /// Names this queue's numbering (see <see cref="TelemetryMessage.Epoch"/>): made, from the UTC time and a random
+    /// suffix, when the queue starts from nothing, and kept in the file <c>epoch</c> for the queue's life. Empty
+    /// for a queue with history but no such file, made before epochs existed: its numbering goes on unchanged.
+    /// </summary>
+    public string Epoch { get; private set; } = "";
 
     /// <summary>Unsent (unacknowledged) records.</summary>
     public int Count { get; private set; }
@@ -170,6 +178,7 @@ public sealed class DiskQueue : IDisposable
         }
 
         _lastSeq = Math.Max(acked.Watermark, _segments.Count > 0 ? _segments[^1].LastSeq : 0);
+        Epoch = LoadOrCreateEpoch();
         foreach (var segment in _segments)
         {
             for (var i = 0; i < segment.Offsets.Count; i++)
@@ -364,7 +373,7 @@ public sealed class DiskQueue : IDisposable
         _pendingGap = null;
         _logger.LogWarning("Queue dropped {Messages} message(s) with {Readings} readings from {From:O} to {To:O}: {Reason}", gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason);
         var seq = _lastSeq + 1;
-        var (topic, payload) = _options.GapRecord(gap, seq);
+        var (topic, payload) = _options.GapRecord(gap, seq, Epoch);
         var record = new QueuedRecord(seq, RecordKind.Gap, _time.GetUtcNow(), gap.From, 0, topic, payload);
         Write(record, record.Serialize());
         DeleteAckedSegments();
@@ -514,6 +523,36 @@ public sealed class DiskQueue : IDisposable
 
         File.Move(staging, _ackFile, overwrite: true);
         _acksDirty = false;
+    }
+
+    private string LoadOrCreateEpoch()
+    {
+        var file = Path.Combine(_options.Directory, "epoch");
+        if (File.Exists(file))
+        {
+            var saved = File.ReadAllText(file).Trim();
+            if (saved.Length > 0 && TelemetryMessage.IsValidEpoch(saved))
+            {
+                return saved;
+            }
+
+            _logger.LogWarning("Queue {Directory}: the epoch file holds '{Epoch}', not an epoch name; starting a new epoch", _options.Directory, saved);
+        }
+        else if (_lastSeq > 0)
+        {
+            return "";
+        }
+
+        var epoch = $"{_time.GetUtcNow():yyyyMMdd'T'HHmmss'Z'}-{Random.Shared.Next(0x10000):x4}";
+        var staging = file + ".tmp";
+        using (var stream = new FileStream(staging, FileMode.Create, FileAccess.Write))
+        {
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(epoch + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(staging, file, overwrite: true);
+        return epoch;
     }
 
     private (long Watermark, HashSet<long> Above) LoadAcks()

@@ -33,14 +33,14 @@ public sealed class EdgeQueue : IDisposable
                 MaxAge = settings.MaxAge,
                 OnExpired = settings.OnExpired == "keep" ? AgePolicy.Keep : AgePolicy.Drop,
                 FsyncEachAppend = settings.Fsync,
-                GapRecord = (gap, seq) => (
+                GapRecord = (gap, seq, epoch) => (
                     GapReport.Topic(inventory.Site, inventory.Gateway),
-                    new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason).Encode()),
+                    new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason) { Epoch = epoch }.Encode()),
             },
             time,
             logger);
         Directory = dir;
-        logger.LogInformation("Queue {Directory}: {Count} unsent record(s), last seq {Seq}", dir, _queue.Count, _queue.LastSeq);
+        logger.LogInformation("Queue {Directory}: {Count} unsent record(s), epoch {Epoch}, last seq {Seq}", dir, _queue.Count, _queue.Epoch.Length > 0 ? _queue.Epoch : "(none)", _queue.LastSeq);
     }
 
     public string Directory { get; }
@@ -91,7 +91,7 @@ public sealed class EdgeQueue : IDisposable
                     part.Count,
                     part.Min(r => r.Timestamp),
                     Topics.Telemetry(batch.Device.Site, _inventory.Gateway, batch.Device.Id),
-                    seq => TelemetryCodec.Encode(new TelemetryMessage(batch.Device.Pilot, batch.Device.Site, _inventory.Gateway, batch.Device.Id, seq, part)));
+                    seq => TelemetryCodec.Encode(new TelemetryMessage(batch.Device.Pilot, batch.Device.Site, _inventory.Gateway, batch.Device.Id, seq, part) { Epoch = _queue.Epoch }));
                 if (record is null)
                 {
                     _metrics.Dropped.Add(part.Count);
