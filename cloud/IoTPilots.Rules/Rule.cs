@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+
+namespace IoTPilots.Rules;
+
+public enum RuleKind
+{
+    /// <summary>The value is below or above a limit.</summary>
+    Threshold,
+
+    /// <summary>The value's slope per minute, fitted over a window, is below or above a limit.</summary>
+    Rate,
+
+    /// <summary>No good reading of the field for a while: a dead probe, device or link.</summary>
+    Missing,
+}
+
+/// <summary>
+/// One alert rule, as written in a rules file (see <c>rules/default.yaml</c> and the README). A rule watches one
+/// field (a <c>*</c> pattern may match several) of every device it matches, each on its own.
+/// </summary>
+/// <param name="Below">Fires when the value (or slope) is below this; exclusive with <paramref name="Above"/>.</param>
+/// <param name="Clear">Where the alert clears (hysteresis): at or above it for a lower limit, at or below it for an upper one.</param>
+/// <param name="Hold">How long the condition must hold before the alert is raised (debounce), by the edge's clock.</param>
+/// <param name="Window">For <see cref="RuleKind.Rate"/>: the span the slope is fitted over. For <see cref="RuleKind.Missing"/>: how long without a good reading.</param>
+/// <param name="Source">Where the limit comes from: a DOMAIN.md key, or [U] for a value to confirm on site.</param>
+public sealed record Rule(
+    string Id,
+    RuleKind Kind,
+    string Field,
+    Severity Severity,
+    double? Below,
+    double? Above,
+    double? Clear,
+    TimeSpan Hold,
+    TimeSpan Window,
+    string? Pilot,
+    string? Site,
+    string? Device,
+    string Source,
+    LocalizedText Message)
+{
+    private readonly Regex? _field = Pattern(Field);
+    private readonly Regex? _device = Device is null ? null : Pattern(Device);
+    private readonly Regex? _site = Site is null ? null : Pattern(Site);
+
+    /// <summary>The limit crossed: <see cref="Below"/> or <see cref="Above"/>; null for a missing-data rule.</summary>
+    public double? Limit => Below ?? Above;
+
+    /// <summary>Where the alert clears; the limit itself unless the rule sets <see cref="Clear"/>.</summary>
+    public double? ClearLevel => Clear ?? Limit;
+
+    public bool Matches(SeriesKey series) =>
+        (Pilot is null || Pilot == series.Pilot) && Glob(Site, _site, series.Site) && Glob(Device, _device, series.Device);
+
+    public bool MatchesField(string field) => Glob(Field, _field, field);
+
+    /// <summary>True when <paramref name="value"/> is past the limit.</summary>
+    public bool Breaches(double value) => Below is { } b ? value < b : value > Above!.Value;
+
+    /// <summary>True when <paramref name="value"/> is back on the safe side of the clear level.</summary>
+    public bool Clears(double value) => Below is not null ? value >= ClearLevel!.Value : value <= ClearLevel!.Value;
+
+    /// <summary>The worse of two values for this rule: the lower for a lower limit, the higher for an upper one.</summary>
+    public double Worse(double a, double b) => Below is not null ? Math.Min(a, b) : Math.Max(a, b);
+
+    private static bool Glob(string? glob, Regex? compiled, string value) => glob is null || (compiled?.IsMatch(value) ?? glob == value);
+
+    /// <summary>A glob with <c>*</c> as a regex, or null for a plain name (compared exactly).</summary>
+    private static Regex? Pattern(string glob) =>
+        glob.Contains('*', StringComparison.Ordinal)
+            ? new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant)
+            : null;
+}

@@ -1,0 +1,177 @@
+using System.Text.RegularExpressions;
+using IoTPilots.Config;
+using IoTPilots.Contract;
+
+namespace IoTPilots.Rules;
+
+/// <summary>
+/// Loads alert rules from YAML files. Every mistake is a <see cref="ConfigException"/> naming file, line and
+/// field (<c>rules[3].below</c>), at start-up, never a rule that silently does nothing.
+/// </summary>
+public static partial class RuleSet
+{
+    private static readonly string[] Kinds = ["threshold", "rate", "missing"];
+    private static readonly string[] Severities = ["info", "warning", "critical"];
+
+    /// <summary>The rules shipped with the cloud service, from DOMAIN.md (copied next to the binaries).</summary>
+    public static string DefaultFile => Path.Combine(AppContext.BaseDirectory, "rules", "default.yaml");
+
+    /// <summary>Loads one file, or every <c>*.yaml</c> of a folder in name order; rule ids must be unique across them.</summary>
+    public static IReadOnlyList<Rule> Load(string path)
+    {
+        var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.yaml").Order(StringComparer.Ordinal).ToArray() : [path];
+        var rules = new List<Rule>();
+        var seen = new Dictionary<string, string>();
+        foreach (var file in files)
+        {
+            var root = ConfigNode.Load(file);
+            root.AllowOnly("rules");
+            foreach (var node in root.Required("rules").Items())
+            {
+                var rule = Parse(node);
+                if (seen.TryGetValue(rule.Id, out var where))
+                {
+                    throw node.Required("id").Error($"rule id '{rule.Id}' is already used at {where}");
+                }
+
+                seen[rule.Id] = $"{file}:{node.Line}";
+                rules.Add(rule);
+            }
+        }
+
+        return rules;
+    }
+
+    public static IReadOnlyList<Rule> Parse(string yaml, string file)
+    {
+        var root = ConfigNode.Parse(yaml, file);
+        root.AllowOnly("rules");
+        return root.Required("rules").Items().Select(Parse).ToList();
+    }
+
+    private static Rule Parse(ConfigNode n)
+    {
+        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "severity", "source", "message");
+        var idNode = n.Required("id");
+        var id = idNode.AsString();
+        if (!IdPattern().IsMatch(id))
+        {
+            throw idNode.Error($"'{id}' is not a rule id (lowercase letters, digits, '-', '_' and '.', at most 64)");
+        }
+
+        var kind = n.Required("kind").OneOf(Kinds, "rule kind") switch
+        {
+            "threshold" => RuleKind.Threshold,
+            "rate" => RuleKind.Rate,
+            _ => RuleKind.Missing,
+        };
+        var field = n.String("field");
+        if (!FieldPattern().IsMatch(field))
+        {
+            throw n.Required("field").Error($"'{field}' is not a field name or pattern (snake_case, '*' for any part)");
+        }
+
+        string? pilot = null;
+        if (n.Optional("pilot") is { } p)
+        {
+            pilot = p.OneOf(Pilots.All.ToArray(), "pilot");
+        }
+
+        double? below = n.Optional("below")?.AsDouble();
+        double? above = n.Optional("above")?.AsDouble();
+        double? clear = n.Optional("clear")?.AsDouble();
+        TimeSpan window;
+        if (kind == RuleKind.Missing)
+        {
+            foreach (var key in new[] { "below", "above", "clear", "hold", "window" })
+            {
+                if (n.Optional(key) is { } extra)
+                {
+                    throw extra.Error($"a missing-data rule takes no '{key}'; it raises after 'after' without a good reading");
+                }
+            }
+
+            window = Positive(n.Required("after"), "after");
+        }
+        else
+        {
+            if ((below is null) == (above is null))
+            {
+                throw n.Error("give exactly one of 'below' or 'above'");
+            }
+
+            if (clear is { } c && (below is { } b ? c < b : c > above!.Value))
+            {
+                throw n.Required("clear").Error($"clear level {c} is on the wrong side of the limit {(below ?? above)}: it must be {(below is null ? "at or below" : "at or above")} it");
+            }
+
+            if (n.Optional("after") is { } after)
+            {
+                throw after.Error("'after' is for missing-data rules; use 'hold' for how long the condition must last");
+            }
+
+            if (kind == RuleKind.Rate)
+            {
+                window = Positive(n.Required("window"), "window");
+                if (window < TimeSpan.FromSeconds(30))
+                {
+                    throw n.Required("window").Error("a rate window under 30 s fits noise, not a trend");
+                }
+            }
+            else
+            {
+                window = TimeSpan.Zero;
+                if (n.Optional("window") is { } w)
+                {
+                    throw w.Error("'window' is for rate rules");
+                }
+            }
+        }
+
+        var hold = n.Optional("hold")?.AsDuration() ?? TimeSpan.Zero;
+        if (hold < TimeSpan.Zero)
+        {
+            throw n.Required("hold").Error("hold cannot be negative");
+        }
+
+        var severity = n.Required("severity").OneOf(Severities, "severity") switch
+        {
+            "info" => Severity.Info,
+            "warning" => Severity.Warning,
+            _ => Severity.Critical,
+        };
+        var message = MessageTemplate.Default(kind, below is not null);
+        if (n.Optional("message") is { } m)
+        {
+            m.AllowOnly("en", "vi");
+            message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
+        }
+
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), n.String("source"), message);
+    }
+
+    private static TimeSpan Positive(ConfigNode node, string key)
+    {
+        var value = node.AsDuration();
+        return value > TimeSpan.Zero ? value : throw node.Error($"{key} must be longer than 0");
+    }
+
+    private static string Template(ConfigNode node)
+    {
+        var text = node.AsString();
+        if (text.Trim().Length == 0)
+        {
+            throw node.Error("the message is empty");
+        }
+
+        return MessageTemplate.UnknownPlaceholder(text) is { } unknown
+            ? throw node.Error($"unknown placeholder {{{unknown}}} (known: {string.Join(", ", MessageTemplate.Placeholders.Select(p => "{" + p + "}"))})")
+            : text;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[a-z0-9_*]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex FieldPattern();
+}

@@ -1,0 +1,257 @@
+using IoTPilots.Contract;
+
+namespace IoTPilots.Rules;
+
+/// <summary>
+/// Evaluates alert rules over the telemetry stream. Pure and single-threaded: messages in, <see cref="AlertEvent"/>s
+/// out; the caller stores them. Each rule keeps its own state per device and field:
+/// <list type="bullet">
+/// <item>threshold and rate rules go normal → pending (the condition holds) → firing (it held for the rule's
+/// hold time, by the edge's sampling clock) → normal again once the value is back past the clear level
+/// (hysteresis), so a value dithering at the limit raises one alert, not fifty;</item>
+/// <item>missing-data rules fire from <see cref="Tick"/> when no good reading arrived for their window, and
+/// resolve on the next good reading.</item>
+/// </list>
+/// Only good readings are judged; a reading older than the last one judged for its rule and device is skipped
+/// (backlog sent after an outage updates the record, not today's alerts). Values that worsen while firing give
+/// <see cref="AlertTransition.Updated"/>.
+/// </summary>
+public sealed class RulesEngine(IReadOnlyList<Rule> rules)
+{
+    private readonly Dictionary<(string Rule, SeriesKey Series, string Field), Track> _tracks = [];
+    private readonly Dictionary<string, Rule> _byId = rules.ToDictionary(r => r.Id);
+
+    private enum State
+    {
+        Normal,
+        Pending,
+        Firing,
+    }
+
+    public IReadOnlyList<Rule> Rules { get; } = rules;
+
+    /// <summary>How many rule-device-field combinations are being watched.</summary>
+    public int Tracked => _tracks.Count;
+
+    public IReadOnlyList<AlertEvent> Observe(TelemetryMessage message)
+    {
+        var series = new SeriesKey(message.Pilot, message.Site, message.Gateway, message.Device);
+        var events = new List<AlertEvent>();
+        foreach (var rule in Rules)
+        {
+            if (!rule.Matches(series))
+            {
+                continue;
+            }
+
+            foreach (var reading in message.Readings)
+            {
+                if (!rule.MatchesField(reading.Field))
+                {
+                    continue;
+                }
+
+                var track = TrackOf(rule, series, reading);
+                var good = reading.Quality == Quality.Good && reading.Value is not null;
+                var e = rule.Kind switch
+                {
+                    RuleKind.Missing => ObserveMissing(rule, series, track, reading, good),
+                    _ when !good || reading.Timestamp <= track.LastAt => null,
+                    RuleKind.Threshold => Judge(rule, series, track, reading.Timestamp, reading.Value!.Value),
+                    _ => ObserveRate(rule, series, track, reading),
+                };
+                if (e is not null)
+                {
+                    events.Add(e);
+                }
+            }
+        }
+
+        return events;
+    }
+
+    /// <summary>Raises missing-data alerts for every watched field that has had no good reading for its rule's window.</summary>
+    public IReadOnlyList<AlertEvent> Tick(DateTimeOffset now)
+    {
+        var events = new List<AlertEvent>();
+        foreach (var ((ruleId, series, _), track) in _tracks)
+        {
+            var rule = _byId[ruleId];
+            if (rule.Kind != RuleKind.Missing || track.State == State.Firing || now - track.LastGood <= rule.Window)
+            {
+                continue;
+            }
+
+            track.State = State.Firing;
+            track.Since = track.LastGood;
+            events.Add(Event(AlertTransition.Raised, rule, series, track, now, null));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Picks up alerts still open from before a restart, so that they resolve when their condition clears instead
+    /// of staying open for ever, and are not raised a second time. Alerts of rules no longer loaded are left alone.
+    /// </summary>
+    public void Restore(IEnumerable<Alert> unresolved)
+    {
+        foreach (var alert in unresolved)
+        {
+            if (!_byId.TryGetValue(alert.RuleId, out var rule))
+            {
+                continue;
+            }
+
+            _tracks[(rule.Id, alert.Series, alert.Field)] = new Track
+            {
+                State = State.Firing,
+                Since = alert.Since,
+                Worst = alert.WorstValue ?? 0,
+                LastAt = alert.UpdatedAt,
+                LastGood = alert.Since,
+                Field = alert.Field,
+                Unit = "",
+            };
+        }
+    }
+
+    private Track TrackOf(Rule rule, SeriesKey series, Reading reading)
+    {
+        var key = (rule.Id, series, reading.Field);
+        if (!_tracks.TryGetValue(key, out var track))
+        {
+            // First sight of this device's field: the silence a missing-data rule measures starts now.
+            track = new Track { LastGood = reading.Timestamp, LastAt = DateTimeOffset.MinValue, Field = reading.Field, Unit = reading.Unit };
+            _tracks[key] = track;
+        }
+
+        if (track.Unit.Length == 0)
+        {
+            track.Unit = reading.Unit;
+        }
+
+        return track;
+    }
+
+    private static AlertEvent? ObserveMissing(Rule rule, SeriesKey series, Track track, Reading reading, bool good)
+    {
+        if (!good || reading.Timestamp <= track.LastGood)
+        {
+            return null;
+        }
+
+        track.LastGood = reading.Timestamp;
+        if (track.State != State.Firing || reading.Timestamp <= track.Since)
+        {
+            return null;
+        }
+
+        track.State = State.Normal;
+        return Event(AlertTransition.Resolved, rule, series, track, reading.Timestamp, reading.Value);
+    }
+
+    private static AlertEvent? ObserveRate(Rule rule, SeriesKey series, Track track, Reading reading)
+    {
+        var samples = track.Samples ??= new Queue<(DateTimeOffset, double)>();
+        samples.Enqueue((reading.Timestamp, reading.Value!.Value));
+        while (samples.Peek().At < reading.Timestamp - rule.Window)
+        {
+            samples.Dequeue();
+        }
+
+        track.LastAt = reading.Timestamp;
+        var span = reading.Timestamp - samples.Peek().At;
+        if (samples.Count < 3 || span < rule.Window / 2)
+        {
+            // Too little of the window to call it a trend yet.
+            return null;
+        }
+
+        return Judge(rule, series, track, reading.Timestamp, SlopePerMinute(samples));
+    }
+
+    /// <summary>The state machine shared by threshold and rate rules; <paramref name="value"/> is the value or the slope.</summary>
+    private static AlertEvent? Judge(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
+    {
+        track.LastAt = at;
+        switch (track.State)
+        {
+            case State.Normal when rule.Breaches(value):
+                (track.State, track.Since, track.Worst) = (State.Pending, at, value);
+                return rule.Hold <= TimeSpan.Zero ? Raise(rule, series, track, at, value) : null;
+            case State.Pending when rule.Breaches(value):
+                track.Worst = rule.Worse(track.Worst, value);
+                return at - track.Since >= rule.Hold ? Raise(rule, series, track, at, value) : null;
+            case State.Pending:
+                track.State = State.Normal;
+                return null;
+            case State.Firing when rule.Clears(value):
+                track.State = State.Normal;
+                return Event(AlertTransition.Resolved, rule, series, track, at, value);
+            case State.Firing when rule.Breaches(value) && rule.Worse(track.Worst, value) != track.Worst:
+                track.Worst = value;
+                return Event(AlertTransition.Updated, rule, series, track, at, value);
+            default:
+                return null;
+        }
+    }
+
+    private static AlertEvent Raise(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
+    {
+        track.State = State.Firing;
+        return Event(AlertTransition.Raised, rule, series, track, at, value);
+    }
+
+    private static AlertEvent Event(AlertTransition transition, Rule rule, SeriesKey series, Track track, DateTimeOffset at, double? value) =>
+        new(
+            transition,
+            rule.Id,
+            rule.Severity,
+            series,
+            track.Field,
+            at,
+            track.Since,
+            value,
+            rule.Kind == RuleKind.Missing ? null : track.Worst,
+            MessageTemplate.Render(rule, series, track.Field, track.Unit, rule.Kind == RuleKind.Missing && transition == AlertTransition.Raised ? null : value));
+
+    /// <summary>Least-squares slope of the samples, in value units per minute.</summary>
+    internal static double SlopePerMinute(IEnumerable<(DateTimeOffset At, double Value)> samples)
+    {
+        var points = samples.ToList();
+        var t0 = points[0].At;
+        var xs = points.Select(p => (p.At - t0).TotalMinutes).ToList();
+        var meanX = xs.Average();
+        var meanY = points.Average(p => p.Value);
+        double sxy = 0, sxx = 0;
+        for (var i = 0; i < points.Count; i++)
+        {
+            sxy += (xs[i] - meanX) * (points[i].Value - meanY);
+            sxx += (xs[i] - meanX) * (xs[i] - meanX);
+        }
+
+        return sxx == 0 ? 0 : sxy / sxx;
+    }
+
+    private sealed class Track
+    {
+        public State State { get; set; }
+
+        public DateTimeOffset Since { get; set; }
+
+        public double Worst { get; set; }
+
+        /// <summary>Sampling time of the last reading judged (threshold, rate).</summary>
+        public DateTimeOffset LastAt { get; set; }
+
+        /// <summary>Sampling time of the last good reading, or of first sight (missing).</summary>
+        public DateTimeOffset LastGood { get; set; }
+
+        public required string Field { get; init; }
+
+        public required string Unit { get; set; }
+
+        public Queue<(DateTimeOffset At, double Value)>? Samples { get; set; }
+    }
+}

@@ -1,0 +1,71 @@
+using IoTPilots.Config;
+using IoTPilots.Rules;
+
+namespace IoTPilots.UnitTests.Rules;
+
+public sealed class RuleSetTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("pilots-rules-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_shipped_rules_load_cite_their_source_and_speak_both_languages()
+    {
+        var rules = RuleSet.Load(RuleSet.DefaultFile);
+
+        Assert.True(rules.Count >= 15, $"{rules.Count} rules");
+        Assert.All(rules, r => Assert.False(string.IsNullOrWhiteSpace(r.Source), r.Id));
+        Assert.All(rules, r => Assert.NotEqual(r.Message.En, r.Message.Vi));
+        Assert.Contains(rules, r => r is { Id: "do-critical", Below: 3.0, Severity: Severity.Critical });
+        Assert.Contains(rules, r => r is { Id: "wind-stop", Above: 20.0 });
+    }
+
+    [Theory]
+    [InlineData("{ id: a, kind: threshold, field: x, belo: 3, severity: warning, source: s }", "rules[0].belo", "unknown field")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, above: 5, severity: warning, source: s }", "rules[0]", "exactly one of 'below' or 'above'")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, clear: 2.5, severity: warning, source: s }", "rules[0].clear", "wrong side")]
+    [InlineData("{ id: a, kind: missing, field: x, below: 3, after: 1m, severity: warning, source: s }", "rules[0].below", "missing-data rule")]
+    [InlineData("{ id: a, kind: missing, field: x, severity: warning, source: s }", "rules[0]", "after")]
+    [InlineData("{ id: a, kind: rate, field: x, below: -1, window: 10s, severity: warning, source: s }", "rules[0].window", "under 30 s")]
+    [InlineData("{ id: a, kind: trend, field: x, severity: warning, source: s }", "rules[0].kind", "unknown rule kind 'trend'")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: urgent, source: s }", "rules[0].severity", "unknown severity")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, pilot: farm, severity: info, source: s }", "rules[0].pilot", "unknown pilot")]
+    [InlineData("{ id: A B, kind: threshold, field: x, above: 1, severity: info, source: s }", "rules[0].id", "not a rule id")]
+    [InlineData("{ id: a, kind: threshold, field: DO mg/L, above: 1, severity: info, source: s }", "rules[0].field", "not a field name")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: info }", "rules[0]", "source")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: one, severity: info, source: s }", "rules[0].above", "one")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: info, source: s, message: { en: 'too {high}', vi: 'cao' } }", "rules[0].message.en", "unknown placeholder {high}")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: info, source: s, message: { en: 'high' } }", "rules[0].message", "vi")]
+    public void A_mistake_in_a_rules_file_names_the_file_line_and_field(string rule, string field, string problem)
+    {
+        var ex = Assert.Throws<ConfigException>(() => RuleSet.Parse($"rules:\n  - {rule}\n", "site-rules.yaml"));
+
+        Assert.StartsWith("site-rules.yaml:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(field, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_folder_of_rule_files_loads_in_name_order_and_a_repeated_id_is_refused()
+    {
+        File.WriteAllText(Path.Combine(_dir, "10-farm.yaml"), "rules:\n  - { id: do-low, kind: threshold, field: do_mg_l, below: 4, severity: warning, source: site }\n");
+        File.WriteAllText(Path.Combine(_dir, "20-port.yaml"), "rules:\n  - { id: wind, kind: threshold, field: wind_m_s, above: 14, severity: warning, source: site }\n");
+        var rules = RuleSet.Load(_dir);
+        File.WriteAllText(Path.Combine(_dir, "30-again.yaml"), "rules:\n  - { id: do-low, kind: threshold, field: do_mg_l, below: 3, severity: warning, source: site }\n");
+
+        var ex = Assert.Throws<ConfigException>(() => RuleSet.Load(_dir));
+
+        Assert.Equal(["do-low", "wind"], rules.Select(r => r.Id));
+        Assert.Contains("30-again.yaml", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("already used at", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_rules_file_is_an_error_naming_it()
+    {
+        var ex = Assert.Throws<ConfigException>(() => RuleSet.Load(Path.Combine(_dir, "nope.yaml")));
+
+        Assert.Contains("nope.yaml", ex.Message, StringComparison.Ordinal);
+    }
+}
