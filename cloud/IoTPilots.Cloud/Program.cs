@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 
@@ -15,6 +16,10 @@ try
     options = IngestionOptions.FromEnvironment(Environment.GetEnvironmentVariable);
     var registryPath = builder.Configuration["registry"] ?? Environment.GetEnvironmentVariable("PILOTS_DEVICE_REGISTRY");
     registry = string.IsNullOrEmpty(registryPath) ? DeviceRegistry.Open : DeviceRegistry.Load(registryPath);
+    // --rules on the command line, else PILOTS_RULES.
+    var rules = RulesOptions.FromEnvironment(name => (name == "PILOTS_RULES" ? builder.Configuration["rules"] : null) ?? Environment.GetEnvironmentVariable(name), options.Worker);
+    builder.Services.AddIngestion(options, registry);
+    builder.Services.AddAlerts(rules);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -22,7 +27,6 @@ catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigExcep
     return 2;
 }
 
-builder.Services.AddIngestion(options, registry);
 if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
 {
     builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), TimeSpan.FromSeconds(seconds), TimeProvider.System));
@@ -45,6 +49,7 @@ if (registry.IsOpen)
 }
 
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+app.MapAlertApi();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
 {
     messages = s.Messages,

@@ -19,7 +19,7 @@ demo_main() {
   local state="$PILOTS_ROOT/.pilots/demo"
   # Every demo starts from nothing: fresh broker, database, edge queues, logs and inventories, so the
   # delivery summary speaks of this run alone (a queue wiped between runs would restart its numbering).
-  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb"
+  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"*
   mkdir -p "$state/logs"
   trap 'say "run: stopping"; stop_all' EXIT
   trap 'exit 130' INT TERM
@@ -44,12 +44,12 @@ demo_main() {
 
   local api_port
   api_port=$(free_port 5080)
-  # The cloud's summary lines go to this terminal as well as its log.
-  dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
-    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered '^ingest:') 2>>"$state/logs/cloud.log" &
+  # The cloud's summary lines and alerts go to this terminal as well as its log.
+  PILOTS_ALERT_DB="$state/alerts.db" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
+    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
   wait_port "$api_port" 60 cloud "$state/logs/cloud.log"
-  say "run: cloud ingestion on http://127.0.0.1:$api_port (stats: /api/ingestion/stats)"
+  say "run: cloud ingestion on http://127.0.0.1:$api_port (stats: /api/ingestion/stats, alerts: /api/alerts)"
   # Edges start once the cloud has subscribed: the very first messages need a subscription to be kept for.
   local deadline2=$(( SECONDS + 60 ))
   until grep -q 'Subscribed to' "$state/logs/cloud.log" 2>/dev/null; do
@@ -92,6 +92,7 @@ demo_report() {
   influx_query "SELECT count(vib_mm_s) AS points, max(vib_mm_s) AS max_vib_mm_s, max(wind_m_s) AS max_wind_m_s FROM telemetry WHERE pilot = 'port' AND $since GROUP BY pilot, device" || true
   influx_query "SELECT count(quality) AS not_good FROM telemetry_quality WHERE $since GROUP BY device, \"field\"" || true
   influx_query "SELECT last(received) AS received, last(missing) AS missing, last(dropped) AS dropped FROM delivery GROUP BY gateway" || true
+  influx_query "SELECT \"rule\", severity, device, \"field\", value, message FROM alerts WHERE event = 'raised' AND $since" || true
   local pilots
   pilots=$(influx_query "SHOW TAG VALUES FROM telemetry WITH KEY = \"pilot\"" 2>/dev/null || true)
   local p missing=""

@@ -34,6 +34,9 @@ public static class LineProtocol
     /// <summary>Per-gateway delivery summary: received, missing and dropped message counts.</summary>
     public const string DeliveryMeasurement = "delivery";
 
+    /// <summary>Alert events (raised, updated, resolved, acknowledged), for dashboards and the pilot report.</summary>
+    public const string AlertMeasurement = "alerts";
+
     /// <summary>Messages refused by the contract, with the reason; never the telemetry itself.</summary>
     public const string QuarantineMeasurement = "quarantine";
 
@@ -43,6 +46,19 @@ public static class LineProtocol
     public static string Gap(GapReport gap) =>
         $"{GapMeasurement},{EpochTag(gap.Epoch)}gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,readings={gap.Readings}i," +
         $"from={gap.From.ToUnixTimeMilliseconds()}i,to={gap.To.ToUnixTimeMilliseconds()}i,reason={EscapeStringField(gap.Reason)} {gap.Seq.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>One alert event at its time (the edge's sampling time for rule events, the clock for acknowledgements).</summary>
+    public static string AlertEvent(long alertId, string transition, string ruleId, Rules.Severity severity, Rules.SeriesKey series, string field, double? value, string messageEn, DateTimeOffset at)
+    {
+        var fields = $"alert_id={alertId.ToString(CultureInfo.InvariantCulture)}i";
+        if (value is { } v && double.IsFinite(v))
+        {
+            fields += $",value={v.ToString("R", CultureInfo.InvariantCulture)}";
+        }
+
+        return $"{AlertMeasurement},device={EscapeKey(series.Device)},event={transition},field={EscapeKey(field)},gateway={EscapeKey(series.Gateway)},pilot={EscapeKey(series.Pilot)}," +
+            $"rule={EscapeKey(ruleId)},severity={severity.ToString().ToLowerInvariant()},site={EscapeKey(series.Site)} {fields},message={EscapeStringField(messageEn)} {at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
+    }
 
     // Tags in key order, as InfluxDB prefers: epoch sorts before gateway. No tag at all for an empty epoch.
     private static string EpochTag(string epoch) => epoch.Length > 0 ? $"epoch={EscapeKey(epoch)}," : "";

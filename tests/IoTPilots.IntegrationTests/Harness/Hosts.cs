@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Edge;
@@ -20,12 +21,17 @@ public static class Hosts
         return builder.Build();
     }
 
-    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "", string worker = "1", DeviceRegistry? registry = null)
+    public static IHost Cloud(MqttEndpoint broker, InfluxEndpoint influx, ErrorLog log, string group = "", string worker = "1", DeviceRegistry? registry = null, RulesOptions? rules = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddProvider(log);
         group = group.Length > 0 ? group : $"it{Guid.NewGuid():N}"[..12];
         builder.Services.AddIngestion(new IngestionOptions(broker, influx, group, worker) { DeliveryInterval = TimeSpan.FromSeconds(1) }, registry);
+        if (rules is not null)
+        {
+            builder.Services.AddAlerts(rules);
+        }
+
         return builder.Build();
     }
 }

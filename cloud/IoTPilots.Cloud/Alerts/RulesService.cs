@@ -1,0 +1,117 @@
+using IoTPilots.Cloud.Influx;
+using IoTPilots.Contract;
+using IoTPilots.Mqtt;
+using IoTPilots.Rules;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace IoTPilots.Cloud.Alerts;
+
+/// <summary>
+/// Runs the rules engine on the live stream. It has its own MQTT subscription to every telemetry topic (not the
+/// ingestion workers' shared one: the engine must see all of a device's messages) on a persistent session, so a
+/// restart resumes where it stopped. Each alert event is stored in the alert store (the record the API and
+/// console read) and written to InfluxDB's <c>alerts</c> measurement for dashboards and the pilot report; the
+/// store is the truth, so an InfluxDB outage only delays the dashboards, never an alert.
+/// </summary>
+public sealed class RulesService(
+    IngestionOptions ingestion,
+    RulesOptions options,
+    RulesEngine engine,
+    AlertStore store,
+    IPointWriter influx,
+    TimeProvider time,
+    ILogger<RulesService> logger) : BackgroundService
+{
+    private readonly Lock _gate = new();
+
+    /// <summary>Messages judged since start.</summary>
+    public long Messages { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reopened = store.Unresolved();
+        engine.Restore(reopened);
+        logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", engine.Rules.Count, options.RulesPath, reopened.Count);
+
+        await using var session = new MqttSession(ingestion.Broker, $"cloud-rules-{ingestion.Group}", logger);
+        session.OnConnected = async (client, ct) =>
+        {
+            await client.SubscribeAsync(Topics.AllTelemetry, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+            logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry);
+        };
+        session.Client.ApplicationMessageReceivedAsync += e => JudgeAsync(e, stoppingToken);
+        var connection = session.RunAsync(stoppingToken);
+        using var timer = new PeriodicTimer(options.TickInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                IReadOnlyList<AlertEvent> events;
+                lock (_gate)
+                {
+                    events = engine.Tick(time.GetUtcNow());
+                }
+
+                await ApplyAsync(events, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await connection.ConfigureAwait(false);
+    }
+
+    private async Task JudgeAsync(MqttApplicationMessageReceivedEventArgs e, CancellationToken cancellationToken)
+    {
+        // Invalid messages are the ingestion's to quarantine and count; here they are simply not judged.
+        var result = TelemetryCodec.Decode(e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Topic, time.GetUtcNow());
+        if (!result.Ok)
+        {
+            return;
+        }
+
+        IReadOnlyList<AlertEvent> events;
+        lock (_gate)
+        {
+            Messages++;
+            events = engine.Observe(result.Message!);
+        }
+
+        await ApplyAsync(events, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ApplyAsync(IReadOnlyList<AlertEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var lines = new List<string>();
+        foreach (var e in events)
+        {
+            if (store.Apply(e) is not { } alert)
+            {
+                continue;
+            }
+
+            if (e.Transition != AlertTransition.Updated)
+            {
+                logger.LogWarning("Alert {Id} {Transition} ({Severity}, rule {Rule}): {Message}", alert.Id, e.Transition, e.Severity, e.RuleId, e.Message.En);
+            }
+
+            lines.Add(LineProtocol.AlertEvent(alert.Id, e.Transition.ToString().ToLowerInvariant(), e.RuleId, e.Severity, e.Series, e.Field, e.Value, e.Message.En, e.At));
+        }
+
+        try
+        {
+            await influx.WriteAsync(lines, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InfluxUnavailableException or InfluxRejectedException or HttpRequestException)
+        {
+            logger.LogWarning("Could not write {Count} alert event(s) to InfluxDB ({Error}); the alert store has them", lines.Count, ex.Message);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using IoTPilots.Cloud.Alerts;
+using IoTPilots.Contract;
+using IoTPilots.IntegrationTests.Harness;
+using IoTPilots.Rules;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IoTPilots.IntegrationTests;
+
+/// <summary>The rules engine on the live stream: telemetry published to the real broker becomes alerts in the store and in InfluxDB.</summary>
+[Collection(ServersCollection.Name)]
+public sealed class RulesTests(Servers servers) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("pilots-rules-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task A_dissolved_oxygen_crash_is_raised_and_resolved_and_a_silent_probe_is_reported()
+    {
+        var influx = await servers.NewDatabaseAsync("rules");
+        // This test's own devices only: the broker is shared with other tests.
+        var tank = $"rt{Guid.NewGuid():N}"[..12];
+        var rulesFile = Path.Combine(_dir, "rules.yaml");
+        await File.WriteAllTextAsync(rulesFile, $$"""
+            rules:
+              - { id: do-critical, kind: threshold, pilot: aquaculture, device: "{{tank}}*", field: do_mg_l, below: 3.0, clear: 3.5, severity: critical, source: A5 }
+              - { id: do-missing, kind: missing, pilot: aquaculture, device: "{{tank}}*", field: do_mg_l, after: 3s, severity: critical, source: CONTEXT }
+            """);
+        var log = new ErrorLog();
+        using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
+        await cloud.StartAsync();
+        var store = cloud.Services.GetRequiredService<AlertStore>();
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
+        var seq = 0;
+        Task Publish(double? value) => publisher.PublishAsync(
+            Topics.Telemetry("ras-1", "gw-rt", tank),
+            TelemetryCodec.Encode(new TelemetryMessage(Pilots.Aquaculture, "ras-1", "gw-rt", tank, ++seq,
+                [new Reading("do_mg_l", DateTimeOffset.UtcNow, value, "mg/L", value is null ? Quality.CommFailure : Quality.Good)])));
+
+        // The rules engine's subscription may still be settling: publish the low value until it is judged.
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await Publish(2.6);
+                return store.List(new AlertQuery(State: "open", Device: tank)).Count > 0;
+            },
+            TimeSpan.FromSeconds(30),
+            "an open alert for the DO crash");
+        await Publish(3.2);
+        await Publish(3.7);
+        var resolved = await Eventually.ValueAsync(
+            () => Task.FromResult(store.List(new AlertQuery(State: "resolved", Device: tank)).SingleOrDefault(a => a.RuleId == "do-critical")),
+            TimeSpan.FromSeconds(30),
+            "the DO alert to resolve once DO is back above 3.5");
+        await Publish(null);
+        var silent = await Eventually.ValueAsync(
+            () => Task.FromResult(store.List(new AlertQuery(State: "open", Device: tank)).SingleOrDefault(a => a.RuleId == "do-missing")),
+            TimeSpan.FromSeconds(30),
+            "a missing-data alert once only comm-failures arrive");
+
+        Assert.Equal((2.6, 3.7, Severity.Critical), (resolved.RaisedValue, resolved.LastValue, resolved.Severity));
+        Assert.Contains("2,6", resolved.Message.Vi, StringComparison.Ordinal);
+        Assert.Single(store.List(new AlertQuery(State: "all", Device: tank)), a => a.RuleId == "do-critical");
+        Assert.Equal(Severity.Critical, silent.Severity);
+        await Eventually.TrueAsync(
+            async () => (await influx.RowsAsync($"SELECT count(alert_id) FROM alerts WHERE device = '{tank}' AND event = 'raised'")) is [var row] && (long)row["count"].GetDouble() == 2,
+            TimeSpan.FromSeconds(30),
+            "both raised events in InfluxDB's alerts measurement");
+        Assert.Empty(log.Errors);
+        await cloud.StopAsync();
+    }
+}
