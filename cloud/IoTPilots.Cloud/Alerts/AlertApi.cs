@@ -1,0 +1,316 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Unicode;
+using IoTPilots.Rules;
+using Microsoft.AspNetCore.Mvc;
+
+namespace IoTPilots.Cloud.Alerts;
+
+/// <summary>
+/// <c>GET /api/alerts</c>, <c>GET /api/alerts/{id}</c> and <c>POST /api/alerts/{id}/ack</c> over the
+/// <see cref="AlertStore"/> in DI. Bad input is a 400 whose error names the parameter or field, never a 500.
+/// </summary>
+public static class AlertApi
+{
+    public const int MaxLimit = 1000;
+    public const int MaxByLength = 64;
+    public const int MaxNoteLength = 500;
+
+    // An acknowledgement is two short strings; anything this big is not one.
+    private const int MaxBodyBytes = 16 * 1024;
+
+    // Our own options, so the wire format does not change with the host's global JSON settings. Vietnamese stays
+    // readable (not \u-escaped); HTML-sensitive characters are still escaped.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Encoder = JavaScriptEncoder.Create(UnicodeRanges.All),
+    };
+
+    public static IEndpointRouteBuilder MapAlertApi(this IEndpointRouteBuilder app)
+    {
+        var alerts = app.MapGroup("/api/alerts");
+        alerts.MapGet("", List);
+        alerts.MapGet("/{id}", Get);
+        alerts.MapPost("/{id}/ack", AcknowledgeAsync);
+        return app;
+    }
+
+    private static IResult List(HttpRequest request, [FromServices] AlertStore store) =>
+        ParseQuery(request.Query, out var query) is { } error
+            ? Error(StatusCodes.Status400BadRequest, error)
+            : Results.Json(store.List(query).Select(AlertJson.From), Json);
+
+    private static IResult Get(string id, [FromServices] AlertStore store)
+    {
+        if (ParseId(id, out var alertId) is { } bad)
+        {
+            return bad;
+        }
+
+        return store.Get(alertId) is { } alert
+            ? Results.Json(AlertJson.From(alert), Json)
+            : Error(StatusCodes.Status404NotFound, $"alert {alertId} does not exist");
+    }
+
+    private static async Task<IResult> AcknowledgeAsync(
+        string id,
+        HttpRequest request,
+        [FromServices] AlertStore store,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellation)
+    {
+        if (ParseId(id, out var alertId) is { } bad)
+        {
+            return bad;
+        }
+
+        var body = await ReadBodyAsync(request, cancellation);
+        if (body is null)
+        {
+            return Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes");
+        }
+
+        if (ParseAcknowledgement(body, out var by, out var note) is { } error)
+        {
+            return Error(StatusCodes.Status400BadRequest, error);
+        }
+
+        try
+        {
+            return Results.Json(AlertJson.From(store.Acknowledge(alertId, by, note, time.GetUtcNow())), Json);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            return Error(StatusCodes.Status404NotFound, ex.Message);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Error(StatusCodes.Status409Conflict, ex.Message);
+        }
+    }
+
+    /// <returns>null when the query is valid, else an error naming the parameter.</returns>
+    private static string? ParseQuery(IQueryCollection parameters, out AlertQuery query)
+    {
+        query = new AlertQuery();
+        foreach (var (name, values) in parameters)
+        {
+            if (values.Count > 1)
+            {
+                return $"{name}: given {values.Count} times; give it once";
+            }
+        }
+
+        // An empty parameter (a dashboard's "All") means no filter.
+        string? Text(string name) =>
+            parameters.TryGetValue(name, out var values) && !string.IsNullOrWhiteSpace(values) ? values.ToString().Trim() : null;
+
+        if (Text("state") is { } state)
+        {
+            state = state.ToLowerInvariant();
+            if (!AlertQuery.States.Contains(state))
+            {
+                return $"state: {Quote(state)} is not one of {string.Join(", ", AlertQuery.States)}";
+            }
+
+            query = query with { State = state };
+        }
+
+        if (Text("severity") is { } severityText)
+        {
+            if (!SeverityText.TryParse(severityText, out var severity))
+            {
+                return $"severity: {Quote(severityText)} is not one of {string.Join(", ", SeverityText.Names)}";
+            }
+
+            query = query with { Severity = severity };
+        }
+
+        if (Text("since") is { } sinceText)
+        {
+            if (!TryParseIsoTime(sinceText, out var since))
+            {
+                return $"since: {Quote(sinceText)} is not an ISO-8601 time such as 2026-11-23T08:00:00Z";
+            }
+
+            query = query with { Since = since };
+        }
+
+        if (Text("limit") is { } limitText)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit is < 1 or > MaxLimit)
+            {
+                return $"limit: {Quote(limitText)} is not a whole number from 1 to {MaxLimit}";
+            }
+
+            query = query with { Limit = limit };
+        }
+
+        query = query with { Pilot = Text("pilot"), Site = Text("site"), Device = Text("device") };
+        return null;
+    }
+
+    private static bool TryParseIsoTime(string text, out DateTimeOffset time) =>
+        DateTimeOffset.TryParseExact(
+            text,
+            ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd"],
+            CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
+            out time);
+
+    /// <returns>The body, or null when it is larger than <see cref="MaxBodyBytes"/>.</returns>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellation)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        using var body = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellation)) > 0)
+        {
+            body.Write(chunk, 0, read);
+            if (body.Length > MaxBodyBytes)
+            {
+                return null;
+            }
+        }
+
+        return body.ToArray();
+    }
+
+    /// <returns>null when the body is a valid acknowledgement, else an error naming the field.</returns>
+    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note)
+    {
+        const string Example = """expected a JSON object such as {"by":"Nguyen Van A","note":"aerator restarted"}""";
+        by = "";
+        note = null;
+        if (body.Length == 0)
+        {
+            return $"body: empty; {Example}";
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            return $"body: not valid JSON ({ex.Message}); {Example}";
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return $"body: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; {Example}";
+            }
+
+            if (!root.TryGetProperty("by", out var byElement) || byElement.ValueKind == JsonValueKind.Null)
+            {
+                return "by: required: who acknowledges the alert";
+            }
+
+            if (byElement.ValueKind != JsonValueKind.String)
+            {
+                return "by: must be a string";
+            }
+
+            by = byElement.GetString()!.Trim();
+            if (by.Length is 0 or > MaxByLength)
+            {
+                return $"by: must be 1 to {MaxByLength} characters (not counting surrounding spaces), not {by.Length}";
+            }
+
+            // A name is one line: a newline here would forge lines in logs and notifications.
+            if (by.Any(char.IsControl))
+            {
+                return "by: must not contain control characters";
+            }
+
+            if (root.TryGetProperty("note", out var noteElement) && noteElement.ValueKind != JsonValueKind.Null)
+            {
+                if (noteElement.ValueKind != JsonValueKind.String)
+                {
+                    return "note: must be a string";
+                }
+
+                note = noteElement.GetString()!.Trim();
+                if (note.Length > MaxNoteLength)
+                {
+                    return $"note: at most {MaxNoteLength} characters, not {note.Length}";
+                }
+
+                note = note.Length == 0 ? null : note;
+            }
+
+            return null;
+        }
+    }
+
+    /// <returns>null when <paramref name="id"/> is a whole number, else the 400 to answer.</returns>
+    private static IResult? ParseId(string id, out long alertId) =>
+        long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out alertId)
+            ? null
+            : Error(StatusCodes.Status400BadRequest, $"id: {Quote(id)} is not an alert id (a positive whole number)");
+
+    private static IResult Error(int status, string message) => Results.Json(new ErrorJson(message), Json, statusCode: status);
+
+    /// <summary>Echoes what the caller sent, cut short so an error never grows with the input.</summary>
+    private static string Quote(string text) => text.Length <= 40 ? $"'{text}'" : $"'{text[..40]}...'";
+
+    private sealed record ErrorJson(string Error);
+
+    private sealed record MessageJson(string En, string Vi);
+
+    /// <summary>The alert as the API shows it. Times are UTC <see cref="DateTime"/>s so they serialise with a Z.</summary>
+    private sealed record AlertJson(
+        long Id,
+        string RuleId,
+        string Severity,
+        string Pilot,
+        string Site,
+        string Gateway,
+        string Device,
+        string Field,
+        DateTime Since,
+        DateTime RaisedAt,
+        double? RaisedValue,
+        double? LastValue,
+        double? WorstValue,
+        DateTime UpdatedAt,
+        DateTime? AcknowledgedAt,
+        string? AcknowledgedBy,
+        string? Note,
+        DateTime? ResolvedAt,
+        string State,
+        MessageJson Message)
+    {
+        public static AlertJson From(Alert a) => new(
+            a.Id,
+            a.RuleId,
+            SeverityText.Of(a.Severity),
+            a.Series.Pilot,
+            a.Series.Site,
+            a.Series.Gateway,
+            a.Series.Device,
+            a.Field,
+            a.Since.UtcDateTime,
+            a.RaisedAt.UtcDateTime,
+            a.RaisedValue,
+            a.LastValue,
+            a.WorstValue,
+            a.UpdatedAt.UtcDateTime,
+            a.AcknowledgedAt?.UtcDateTime,
+            a.AcknowledgedBy,
+            a.Note,
+            a.ResolvedAt?.UtcDateTime,
+            a.State,
+            new MessageJson(a.Message.En, a.Message.Vi));
+    }
+}
