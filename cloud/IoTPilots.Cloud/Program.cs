@@ -35,6 +35,17 @@ if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, 
 var app = builder.Build();
 try
 {
+    // Open the alert store now: a broken file stops the start with its name, not the first alert.
+    app.Services.GetRequiredService<AlertStore>();
+}
+catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"cloud: {ex.Message}");
+    return 2;
+}
+
+try
+{
     await app.Services.GetRequiredService<InfluxWriter>().EnsureDatabaseAsync(CancellationToken.None);
 }
 catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestException)

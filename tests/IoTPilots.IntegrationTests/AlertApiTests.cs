@@ -58,7 +58,7 @@ public sealed class AlertApiTests : IAsyncLifetime
     {
         var at = Start.AddMinutes(minutes);
         return _store.Apply(new AlertEvent(
-            AlertTransition.Raised, rule, severity, series, "do_mg_l", at, at.AddMinutes(-2), value, null,
+            AlertTransition.Raised, rule, severity, series, rule.StartsWith("wind", StringComparison.Ordinal) ? "wind_m_s" : "do_mg_l", at, at.AddMinutes(-2), value, null,
             message ?? new LocalizedText($"{rule} on {series.Device}", $"{rule} ở {series.Device}")))!;
     }
 

@@ -93,14 +93,16 @@ public sealed class AlertStoreTests : IDisposable
     }
 
     [Fact]
-    public void The_same_rule_on_another_device_is_another_alert()
+    public void The_same_rule_on_another_device_or_field_is_another_alert()
     {
         using var store = Open();
         var tank03 = Raise(store, Event(AlertTransition.Raised, 0, 2.8));
         var tank04 = Raise(store, Event(AlertTransition.Raised, 0, 2.9, series: Tank04));
         var otherRule = Raise(store, Event(AlertTransition.Raised, 0, 2.8, rule: "do-very-low"));
+        // A rule with a field pattern (shell_temp_*_c) watches each matching field on its own.
+        var otherField = Raise(store, Event(AlertTransition.Raised, 0, 2.8) with { Field = "do_sat_pct" });
 
-        Assert.Equal(3, new[] { tank03.Id, tank04.Id, otherRule.Id }.Distinct().Count());
+        Assert.Equal(4, new[] { tank03.Id, tank04.Id, otherRule.Id, otherField.Id }.Distinct().Count());
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed record AlertQuery(
 
 /// <summary>
 /// Every alert's whole life in one SQLite file: what the rules engine raised, updated and resolved, and who
-/// acknowledged it. At most one unresolved alert per rule and series (enforced by a partial unique index too).
+/// acknowledged it. At most one unresolved alert per rule, series and field (enforced by a partial unique index too).
 /// </summary>
 /// <remarks>
 /// Times are Unix milliseconds, the precision of the edge's sampling times (root README, storage schema).
@@ -46,7 +46,7 @@ public sealed class AlertStore : IDisposable
     private const string Columns = "id, " + InsertColumns;
 
     private const string OpenForRuleAndSeries = """
-        rule_id = $rule AND pilot = $pilot AND site = $site AND gateway = $gateway AND device = $device
+        rule_id = $rule AND pilot = $pilot AND site = $site AND gateway = $gateway AND device = $device AND field = $field
         AND resolved_at_ms IS NULL
         """;
 
@@ -103,7 +103,7 @@ public sealed class AlertStore : IDisposable
         ArgumentNullException.ThrowIfNull(e);
         lock (_gate)
         {
-            var open = FindOpen(e.RuleId, e.Series);
+            var open = FindOpen(e.RuleId, e.Series, e.Field);
             switch (e.Transition)
             {
                 case AlertTransition.Raised when open is null:
@@ -265,7 +265,7 @@ public sealed class AlertStore : IDisposable
                 written_at_ms INTEGER NOT NULL
             );
             CREATE UNIQUE INDEX alerts_one_open_per_rule_and_series
-                ON alerts (rule_id, pilot, site, gateway, device) WHERE resolved_at_ms IS NULL;
+                ON alerts (rule_id, pilot, site, gateway, device, field) WHERE resolved_at_ms IS NULL;
             CREATE INDEX alerts_by_raised_at ON alerts (raised_at_ms);
             PRAGMA user_version = {SchemaVersion};
             """, tx);
@@ -287,10 +287,10 @@ public sealed class AlertStore : IDisposable
         return cmd;
     }
 
-    private Alert? FindOpen(string ruleId, SeriesKey series)
+    private Alert? FindOpen(string ruleId, SeriesKey series, string field)
     {
         using var cmd = Command($"SELECT {Columns} FROM alerts WHERE {OpenForRuleAndSeries}");
-        AddRuleAndSeries(cmd, ruleId, series);
+        AddRuleAndSeries(cmd, ruleId, series, field);
         return ReadAll(cmd).SingleOrDefault();
     }
 
@@ -302,10 +302,9 @@ public sealed class AlertStore : IDisposable
                     $value, coalesce($worst, $value), $at, NULL, NULL, NULL, NULL, $en, $vi, $written)
             RETURNING {Columns}
             """);
-        AddRuleAndSeries(cmd, e.RuleId, e.Series);
+        AddRuleAndSeries(cmd, e.RuleId, e.Series, e.Field);
         AddEventValues(cmd, e);
         cmd.Parameters.AddWithValue("$severity", SeverityText.Of(e.Severity));
-        cmd.Parameters.AddWithValue("$field", e.Field);
         cmd.Parameters.AddWithValue("$since", e.Since.ToUnixTimeMilliseconds());
         cmd.Parameters.AddWithValue("$en", e.Message.En);
         cmd.Parameters.AddWithValue("$vi", e.Message.Vi);
@@ -320,9 +319,10 @@ public sealed class AlertStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private static void AddRuleAndSeries(SqliteCommand cmd, string ruleId, SeriesKey series)
+    private static void AddRuleAndSeries(SqliteCommand cmd, string ruleId, SeriesKey series, string field)
     {
         cmd.Parameters.AddWithValue("$rule", ruleId);
+        cmd.Parameters.AddWithValue("$field", field);
         cmd.Parameters.AddWithValue("$pilot", series.Pilot);
         cmd.Parameters.AddWithValue("$site", series.Site);
         cmd.Parameters.AddWithValue("$gateway", series.Gateway);

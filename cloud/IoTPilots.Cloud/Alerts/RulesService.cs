@@ -1,4 +1,5 @@
 using IoTPilots.Cloud.Influx;
+using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Contract;
 using IoTPilots.Mqtt;
 using IoTPilots.Rules;
@@ -66,7 +67,7 @@ public sealed class RulesService(
     private async Task JudgeAsync(MqttApplicationMessageReceivedEventArgs e, CancellationToken cancellationToken)
     {
         // Invalid messages are the ingestion's to quarantine and count; here they are simply not judged.
-        var result = TelemetryCodec.Decode(e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Topic, time.GetUtcNow());
+        var result = TelemetryCodec.Decode(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), e.ApplicationMessage.Topic, time.GetUtcNow());
         if (!result.Ok)
         {
             return;
