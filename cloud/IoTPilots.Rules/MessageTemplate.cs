@@ -6,12 +6,13 @@ namespace IoTPilots.Rules;
 
 /// <summary>
 /// Alert texts with placeholders: <c>{device}</c>, <c>{site}</c>, <c>{gateway}</c>, <c>{field}</c>, <c>{value}</c>,
-/// <c>{limit}</c>, <c>{unit}</c>, <c>{window}</c>. Numbers are written for the reader: a decimal point in
+/// <c>{limit}</c>, <c>{unit}</c>, <c>{window}</c>, and for forecasts <c>{eta}</c> (time to the crossing, with its
+/// range). Numbers are written for the reader: a decimal point in
 /// English, a decimal comma in Vietnamese (2,72 mg/L), and durations in words of each language.
 /// </summary>
 public static partial class MessageTemplate
 {
-    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window"];
+    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window", "eta"];
 
     /// <summary>The first placeholder that is not one of <see cref="Placeholders"/>, or null.</summary>
     public static string? UnknownPlaceholder(string template) =>
@@ -24,13 +25,15 @@ public static partial class MessageTemplate
         (RuleKind.Threshold, false) => new("{field} on {device} is {value} {unit}, above {limit} {unit}", "{field} ở {device} là {value} {unit}, vượt ngưỡng {limit} {unit}"),
         (RuleKind.Rate, true) => new("{field} on {device} is falling at {value} {unit}/min (limit {limit} {unit}/min)", "{field} ở {device} đang giảm {value} {unit}/phút (ngưỡng {limit} {unit}/phút)"),
         (RuleKind.Rate, false) => new("{field} on {device} is rising at {value} {unit}/min (limit {limit} {unit}/min)", "{field} ở {device} đang tăng {value} {unit}/phút (ngưỡng {limit} {unit}/phút)"),
+        (RuleKind.Forecast, true) => new("{field} on {device} is trending down: at this rate it reaches {limit} {unit} in {eta}", "{field} ở {device} đang có xu hướng giảm: với tốc độ này sẽ chạm {limit} {unit} sau {eta}"),
+        (RuleKind.Forecast, false) => new("{field} on {device} is trending up: at this rate it reaches {limit} {unit} in {eta}", "{field} ở {device} đang có xu hướng tăng: với tốc độ này sẽ chạm {limit} {unit} sau {eta}"),
         _ => new("No reading of {field} from {device} for {window}", "Không có số liệu {field} từ {device} trong {window}"),
     };
 
-    public static LocalizedText Render(Rule rule, SeriesKey series, string field, string unit, double? value) =>
-        new(Render(rule.Message.En, rule, series, field, unit, value, vietnamese: false), Render(rule.Message.Vi, rule, series, field, unit, value, vietnamese: true));
+    public static LocalizedText Render(Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta = null) =>
+        new(Render(rule.Message.En, rule, series, field, unit, value, eta, vietnamese: false), Render(rule.Message.Vi, rule, series, field, unit, value, eta, vietnamese: true));
 
-    private static string Render(string template, Rule rule, SeriesKey series, string field, string unit, double? value, bool vietnamese) =>
+    private static string Render(string template, Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta, bool vietnamese) =>
         PlaceholderPattern().Replace(template, m => m.Groups[1].Value switch
         {
             "device" => series.Device,
@@ -41,6 +44,7 @@ public static partial class MessageTemplate
             "limit" => Number(rule.Limit, vietnamese),
             "unit" => unit,
             "window" => Duration(rule.Window, vietnamese),
+            "eta" => eta is { } e ? e.Describe(vietnamese) : "–",
             _ => m.Value,
         }).Replace("  ", " ", StringComparison.Ordinal).Trim();
 
@@ -75,6 +79,27 @@ public static partial class MessageTemplate
         return text.ToString();
     }
 
+    /// <summary>A rough duration for people: minutes under 2 h, hours under 3 days, then days.</summary>
+    public static string Approximately(TimeSpan span, bool vietnamese)
+    {
+        var (n, en, vi) = span.TotalHours < 2 ? (Math.Max(1, Math.Round(span.TotalMinutes)), "min", "phút")
+            : span.TotalDays < 3 ? (Math.Round(span.TotalHours), "h", "giờ")
+            : (Math.Round(span.TotalDays), "days", "ngày");
+        return $"{n.ToString(CultureInfo.InvariantCulture)} {(vietnamese ? vi : en)}";
+    }
+
     [GeneratedRegex(@"\{([a-z_]+)\}", RegexOptions.CultureInvariant)]
     private static partial Regex PlaceholderPattern();
+}
+
+/// <summary>A forecast's time to the crossing, and the range the trend's spread allows (<see cref="Latest"/> null: it may never come).</summary>
+public sealed record Eta(TimeSpan Likely, TimeSpan Earliest, TimeSpan? Latest)
+{
+    public string Describe(bool vietnamese)
+    {
+        var likely = MessageTemplate.Approximately(Likely, vietnamese);
+        var earliest = MessageTemplate.Approximately(Earliest, vietnamese);
+        var latest = Latest is { } l ? MessageTemplate.Approximately(l, vietnamese) : vietnamese ? "không xác định" : "open-ended";
+        return vietnamese ? $"khoảng {likely} ({earliest} – {latest})" : $"about {likely} ({earliest} – {latest})";
+    }
 }

@@ -12,6 +12,9 @@ public enum RuleKind
 
     /// <summary>No good reading of the field for a while: a dead probe, device or link.</summary>
     Missing,
+
+    /// <summary>The field's robust trend will reach a limit within a horizon: maintenance before the failure.</summary>
+    Forecast,
 }
 
 /// <summary>
@@ -21,7 +24,8 @@ public enum RuleKind
 /// <param name="Below">Fires when the value (or slope) is below this; exclusive with <paramref name="Above"/>.</param>
 /// <param name="Clear">Where the alert clears (hysteresis): at or above it for a lower limit, at or below it for an upper one.</param>
 /// <param name="Hold">How long the condition must hold before the alert is raised (debounce), by the edge's clock.</param>
-/// <param name="Window">For <see cref="RuleKind.Rate"/>: the span the slope is fitted over. For <see cref="RuleKind.Missing"/>: how long without a good reading.</param>
+/// <param name="Window">For <see cref="RuleKind.Rate"/> and <see cref="RuleKind.Forecast"/>: the span the trend is fitted over. For <see cref="RuleKind.Missing"/>: how long without a good reading.</param>
+/// <param name="Horizon">For <see cref="RuleKind.Forecast"/>: fires when the limit will be reached within this time.</param>
 /// <param name="Source">Where the limit comes from: a DOMAIN.md key, or [U] for a value to confirm on site.</param>
 public sealed record Rule(
     string Id,
@@ -33,6 +37,7 @@ public sealed record Rule(
     double? Clear,
     TimeSpan Hold,
     TimeSpan Window,
+    TimeSpan Horizon,
     string? Pilot,
     string? Site,
     string? Device,

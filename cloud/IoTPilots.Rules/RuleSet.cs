@@ -10,7 +10,7 @@ namespace IoTPilots.Rules;
 /// </summary>
 public static partial class RuleSet
 {
-    private static readonly string[] Kinds = ["threshold", "rate", "missing"];
+    private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast"];
     private static readonly string[] Severities = ["info", "warning", "critical"];
 
     /// <summary>The rules shipped with the cloud service, from DOMAIN.md (copied next to the binaries).</summary>
@@ -51,7 +51,7 @@ public static partial class RuleSet
 
     private static Rule Parse(ConfigNode n)
     {
-        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "severity", "source", "message");
+        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "within", "severity", "source", "message");
         var idNode = n.Required("id");
         var id = idNode.AsString();
         if (!IdPattern().IsMatch(id))
@@ -63,6 +63,7 @@ public static partial class RuleSet
         {
             "threshold" => RuleKind.Threshold,
             "rate" => RuleKind.Rate,
+            "forecast" => RuleKind.Forecast,
             _ => RuleKind.Missing,
         };
         var field = n.String("field");
@@ -110,12 +111,12 @@ public static partial class RuleSet
                 throw after.Error("'after' is for missing-data rules; use 'hold' for how long the condition must last");
             }
 
-            if (kind == RuleKind.Rate)
+            if (kind is RuleKind.Rate or RuleKind.Forecast)
             {
                 window = Positive(n.Required("window"), "window");
                 if (window < TimeSpan.FromSeconds(30))
                 {
-                    throw n.Required("window").Error("a rate window under 30 s fits noise, not a trend");
+                    throw n.Required("window").Error($"a {(kind == RuleKind.Rate ? "rate" : "forecast")} window under 30 s fits noise, not a trend");
                 }
             }
             else
@@ -126,6 +127,20 @@ public static partial class RuleSet
                     throw w.Error("'window' is for rate rules");
                 }
             }
+        }
+
+        var horizon = TimeSpan.Zero;
+        if (kind == RuleKind.Forecast)
+        {
+            horizon = Positive(n.Required("within"), "within");
+            if (clear is not null)
+            {
+                throw n.Required("clear").Error("a forecast rule clears by itself once the crossing is more than 1.5 × 'within' away or the trend turns");
+            }
+        }
+        else if (n.Optional("within") is { } within)
+        {
+            throw within.Error("'within' is for forecast rules");
         }
 
         var hold = n.Optional("hold")?.AsDuration() ?? TimeSpan.Zero;
@@ -147,7 +162,7 @@ public static partial class RuleSet
             message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
         }
 
-        return new Rule(id, kind, field, severity, below, above, clear, hold, window, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), n.String("source"), message);
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), n.String("source"), message);
     }
 
     private static TimeSpan Positive(ConfigNode node, string key)

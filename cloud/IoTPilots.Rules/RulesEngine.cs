@@ -10,7 +10,9 @@ namespace IoTPilots.Rules;
 /// hold time, by the edge's sampling clock) → normal again once the value is back past the clear level
 /// (hysteresis), so a value dithering at the limit raises one alert, not fifty;</item>
 /// <item>missing-data rules fire from <see cref="Tick"/> when no good reading arrived for their window, and
-/// resolve on the next good reading.</item>
+/// resolve on the next good reading;</item>
+/// <item>forecast rules fire when the field's robust trend will reach the limit within the horizon; their
+/// value is the time to the crossing, in hours.</item>
 /// </list>
 /// Only good readings are judged; a reading older than the last one judged for its rule and device is skipped
 /// (backlog sent after an outage updates the record, not today's alerts). Values that worsen while firing give
@@ -58,6 +60,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
                     RuleKind.Missing => ObserveMissing(rule, series, track, reading, good),
                     _ when !good || reading.Timestamp <= track.LastAt => null,
                     RuleKind.Threshold => Judge(rule, series, track, reading.Timestamp, reading.Value!.Value),
+                    RuleKind.Forecast => ObserveForecast(rule, series, track, reading),
                     _ => ObserveRate(rule, series, track, reading),
                 };
                 if (e is not null)
@@ -171,6 +174,133 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return Judge(rule, series, track, reading.Timestamp, SlopePerMinute(samples));
     }
 
+    /// <summary>
+    /// A forecast: the window is cut into <see cref="ForecastBuckets"/> buckets, each reduced to its extreme on the
+    /// limit's side (the peak for an upper limit: a crane's vibration at load, not while it idles), and a
+    /// Theil–Sen line (median of pairwise slopes: robust to outliers and duty cycles) is fitted through them and
+    /// extrapolated to the limit [DOMAIN 5, RUL by trend]. The quartiles of the pairwise slopes give the range.
+    /// Judged about 40 times per window; it fires when the crossing is within the rule's horizon and clears when
+    /// it is more than 1.5 horizons away or the trend turns.
+    /// </summary>
+    private static AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
+    {
+        var samples = track.Samples ??= new Queue<(DateTimeOffset, double)>();
+        var now = reading.Timestamp;
+        samples.Enqueue((now, reading.Value!.Value));
+        while (samples.Peek().At < now - rule.Window)
+        {
+            samples.Dequeue();
+        }
+
+        track.LastAt = now;
+        if (now - track.LastFit < rule.Window / 40 || now - samples.Peek().At < rule.Window / 2)
+        {
+            return null;
+        }
+
+        track.LastFit = now;
+        return JudgeForecast(rule, series, track, now, Forecast(rule, samples, now));
+    }
+
+    private const int ForecastBuckets = 20;
+
+    /// <summary>When the trend reaches the limit, or null when it is not heading there (or too little data).</summary>
+    internal static Eta? Forecast(Rule rule, IEnumerable<(DateTimeOffset At, double Value)> samples, DateTimeOffset now)
+    {
+        var upper = rule.Above is not null;
+        var width = rule.Window / ForecastBuckets;
+        var start = now - rule.Window;
+        var buckets = samples
+            .GroupBy(p => Math.Clamp((int)((p.At - start) / width), 0, ForecastBuckets - 1))
+            .Select(g => (Hours: (start + (width * (g.Key + 0.5)) - now).TotalHours, Value: upper ? g.Max(p => p.Value) : g.Min(p => p.Value)))
+            .ToList();
+        if (buckets.Count < ForecastBuckets / 2)
+        {
+            return null;
+        }
+
+        var slopes = new List<double>();
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            for (var j = i + 1; j < buckets.Count; j++)
+            {
+                slopes.Add((buckets[j].Value - buckets[i].Value) / (buckets[j].Hours - buckets[i].Hours));
+            }
+        }
+
+        slopes.Sort();
+        var slope = Quantile(slopes, 0.5);
+        var level = Median(buckets.Select(b => b.Value - (slope * b.Hours)));
+        // Distance to go towards the limit, and the speed towards it (both positive when heading there).
+        var distance = upper ? rule.Above!.Value - level : level - rule.Below!.Value;
+        var speed = upper ? slope : -slope;
+        if (distance <= 0)
+        {
+            return new Eta(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        if (speed <= 0)
+        {
+            return null;
+        }
+
+        var fast = upper ? Quantile(slopes, 0.75) : -Quantile(slopes, 0.25);
+        var slow = upper ? Quantile(slopes, 0.25) : -Quantile(slopes, 0.75);
+        return new Eta(
+            TimeSpan.FromHours(distance / speed),
+            TimeSpan.FromHours(distance / Math.Max(fast, speed)),
+            slow > 0 ? TimeSpan.FromHours(distance / slow) : null);
+    }
+
+    private static AlertEvent? JudgeForecast(Rule rule, SeriesKey series, Track track, DateTimeOffset at, Eta? eta)
+    {
+        var hours = eta?.Likely.TotalHours;
+        var breaches = eta is not null && eta.Likely <= rule.Horizon;
+        var clears = eta is null || eta.Likely > rule.Horizon * 1.5;
+        switch (track.State)
+        {
+            case State.Normal when breaches:
+                (track.State, track.Since, track.Worst) = (State.Pending, at, hours!.Value);
+                return rule.Hold <= TimeSpan.Zero ? RaiseForecast() : null;
+            case State.Pending when breaches:
+                track.Worst = Math.Min(track.Worst, hours!.Value);
+                return at - track.Since >= rule.Hold ? RaiseForecast() : null;
+            case State.Pending:
+                track.State = State.Normal;
+                return null;
+            case State.Firing when clears:
+                track.State = State.Normal;
+                return Event(AlertTransition.Resolved, rule, series, track, at, hours, eta);
+            case State.Firing when breaches && hours < track.Worst * 0.8:
+                // Sooner than last said by a fifth: worth telling; smaller wobbles are not.
+                track.Worst = hours!.Value;
+                return Event(AlertTransition.Updated, rule, series, track, at, hours, eta);
+            default:
+                return null;
+        }
+
+        AlertEvent RaiseForecast()
+        {
+            track.State = State.Firing;
+            return Event(AlertTransition.Raised, rule, series, track, at, hours, eta);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return Quantile(sorted, 0.5);
+    }
+
+    /// <summary>Linear-interpolated quantile of a sorted list.</summary>
+    private static double Quantile(List<double> sorted, double q)
+    {
+        var position = q * (sorted.Count - 1);
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(low + 1, sorted.Count - 1);
+        return sorted[low] + ((sorted[high] - sorted[low]) * (position - low));
+    }
+
     /// <summary>The state machine shared by threshold and rate rules; <paramref name="value"/> is the value or the slope.</summary>
     private static AlertEvent? Judge(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
     {
@@ -203,7 +333,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return Event(AlertTransition.Raised, rule, series, track, at, value);
     }
 
-    private static AlertEvent Event(AlertTransition transition, Rule rule, SeriesKey series, Track track, DateTimeOffset at, double? value) =>
+    private static AlertEvent Event(AlertTransition transition, Rule rule, SeriesKey series, Track track, DateTimeOffset at, double? value, Eta? eta = null) =>
         new(
             transition,
             rule.Id,
@@ -214,7 +344,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             track.Since,
             value,
             rule.Kind == RuleKind.Missing ? null : track.Worst,
-            MessageTemplate.Render(rule, series, track.Field, track.Unit, rule.Kind == RuleKind.Missing && transition == AlertTransition.Raised ? null : value));
+            MessageTemplate.Render(rule, series, track.Field, track.Unit, rule.Kind == RuleKind.Missing && transition == AlertTransition.Raised ? null : value, eta));
 
     /// <summary>Least-squares slope of the samples, in value units per minute.</summary>
     internal static double SlopePerMinute(IEnumerable<(DateTimeOffset At, double Value)> samples)
@@ -253,5 +383,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         public required string Unit { get; set; }
 
         public Queue<(DateTimeOffset At, double Value)>? Samples { get; set; }
+
+        /// <summary>When a forecast was last fitted.</summary>
+        public DateTimeOffset LastFit { get; set; }
     }
 }

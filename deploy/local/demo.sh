@@ -19,8 +19,11 @@ demo_main() {
   local state="$PILOTS_ROOT/.pilots/demo"
   # Every demo starts from nothing: fresh broker, database, edge queues, logs and inventories, so the
   # delivery summary speaks of this run alone (a queue wiped between runs would restart its numbering).
-  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"*
-  mkdir -p "$state/logs"
+  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"* "$state/rules"
+  mkdir -p "$state/logs" "$state/rules"
+  # The shipped rules, plus demo-speed ones for the simulators' compressed time (deploy/local/demo-rules.yaml).
+  cp "$PILOTS_ROOT/cloud/IoTPilots.Rules/rules/default.yaml" "$state/rules/10-default.yaml"
+  cp "$PILOTS_ROOT/deploy/local/demo-rules.yaml" "$state/rules/20-demo.yaml"
   trap 'say "run: stopping"; stop_all' EXIT
   trap 'exit 130' INT TERM
   build_all
@@ -45,7 +48,7 @@ demo_main() {
   local api_port
   api_port=$(free_port 5080)
   # The cloud's summary lines and alerts go to this terminal as well as its log.
-  PILOTS_ALERT_DB="$state/alerts.db" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
+  PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
     > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
   wait_port "$api_port" 60 cloud "$state/logs/cloud.log"

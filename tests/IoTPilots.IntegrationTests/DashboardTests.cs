@@ -67,6 +67,9 @@ public sealed class DashboardTests(Servers servers)
             $"telemetry,{tags},pilot=port wind_m_s=13,vib_mm_s=1.8,hoist_load_t=0,hoist_motor_temp_c=56,lift_count=60003 {now - 30_000}",
             $"telemetry_quality,{tags},pilot=factory,field=zone_temp_c quality=\"bad\" {now - 30_000}",
             $"delivery,gateway=gw-1 received=100i,missing=0i,dropped=0i {now - 30_000}",
+            $"alerts,device=dev-1,event=raised,field=do_mg_l,gateway=gw-1,pilot=aquaculture,rule=do-critical,severity=critical,site=s alert_id=1i,value=2.7,message=\"DO low\" {now - 30_000}",
+            $"alerts,device=dev-1,event=raised,field=zone_temp_c,gateway=gw-1,pilot=factory,rule=furnace-zone-missing,severity=critical,site=s alert_id=2i,message=\"no data\" {now - 30_000}",
+            $"alerts,device=dev-1,event=raised,field=wind_m_s,gateway=gw-1,pilot=port,rule=wind-stop,severity=critical,site=s alert_id=3i,value=21.5,message=\"wind\" {now - 30_000}",
             $"quarantine,reason=MalformedJson topic=\"t\",error=\"e\",bytes=3i {now - 30_000}",
             "delivery_gap,gateway=gw-1,site=s first_seq=5i,last_seq=9i,messages=5i,readings=15i,from=0i,to=0i,reason=\"byte budget full (drop-oldest)\" 10",
         ], CancellationToken.None);

@@ -29,6 +29,9 @@ public sealed class RuleSetTests : IDisposable
     [InlineData("{ id: a, kind: missing, field: x, severity: warning, source: s }", "rules[0]", "after")]
     [InlineData("{ id: a, kind: rate, field: x, below: -1, window: 10s, severity: warning, source: s }", "rules[0].window", "under 30 s")]
     [InlineData("{ id: a, kind: trend, field: x, severity: warning, source: s }", "rules[0].kind", "unknown rule kind 'trend'")]
+    [InlineData("{ id: a, kind: forecast, field: x, above: 7.1, window: 1h, severity: warning, source: s }", "rules[0]", "within")]
+    [InlineData("{ id: a, kind: forecast, field: x, above: 7.1, window: 1h, within: 1d, clear: 6, severity: warning, source: s }", "rules[0].clear", "clears by itself")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 7.1, within: 1d, severity: warning, source: s }", "rules[0].within", "for forecast rules")]
     [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: urgent, source: s }", "rules[0].severity", "unknown severity")]
     [InlineData("{ id: a, kind: threshold, field: x, above: 1, pilot: farm, severity: info, source: s }", "rules[0].pilot", "unknown pilot")]
     [InlineData("{ id: A B, kind: threshold, field: x, above: 1, severity: info, source: s }", "rules[0].id", "not a rule id")]
@@ -59,6 +62,24 @@ public sealed class RuleSetTests : IDisposable
         Assert.Equal(["do-low", "wind"], rules.Select(r => r.Id));
         Assert.Contains("30-again.yaml", ex.Message, StringComparison.Ordinal);
         Assert.Contains("already used at", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_demo_speed_rules_load_beside_the_shipped_ones()
+    {
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(repo!.FullName, "IoTPilots.sln")))
+        {
+            repo = repo.Parent;
+        }
+
+        File.Copy(RuleSet.DefaultFile, Path.Combine(_dir, "10-default.yaml"));
+        File.Copy(Path.Combine(repo.FullName, "deploy", "local", "demo-rules.yaml"), Path.Combine(_dir, "20-demo.yaml"));
+
+        var rules = RuleSet.Load(_dir);
+
+        Assert.Contains(rules, r => r is { Id: "crane-vibration-forecast-demo", Kind: RuleKind.Forecast });
+        Assert.Contains(rules, r => r is { Id: "crane-vibration-forecast", Kind: RuleKind.Forecast });
     }
 
     [Fact]

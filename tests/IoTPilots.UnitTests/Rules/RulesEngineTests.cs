@@ -158,3 +158,56 @@ public sealed class RulesEngineTests
         Assert.Equal(2.0, RulesEngine.SlopePerMinute(points), 9);
     }
 }
+
+public sealed class ForecastTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 23, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly IReadOnlyList<Rule> Rules = RuleSet.Parse("""
+        rules:
+          - { id: bearing, kind: forecast, pilot: port, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, severity: warning, source: "DOMAIN 5" }
+        """, "t.yaml");
+
+    /// <summary>A crane's gearbox: every other minute it idles at 0.3 mm/s, otherwise it runs at <paramref name="running"/>(hours).</summary>
+    private static List<AlertEvent> Feed(RulesEngine engine, Func<double, double> running, int minutes = 121)
+    {
+        var events = new List<AlertEvent>();
+        for (var m = 0; m < minutes; m++)
+        {
+            var value = m % 2 == 0 ? running(m / 60.0) : 0.3;
+            events.AddRange(engine.Observe(new TelemetryMessage(Pilots.Port, "port", "gw", "sts-01", m + 1, [new Reading("vib_mm_s", T0.AddMinutes(m), value, "mm/s", Quality.Good)])));
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public void A_rising_health_indicator_is_forecast_to_cross_its_limit_with_the_time_and_its_range()
+    {
+        var engine = new RulesEngine(Rules);
+
+        // Running vibration grows 1 mm/s per hour from 2 mm/s. The first fit comes once half the window is
+        // covered, at 1 h: 3 mm/s then, so 7.1 mm/s about 4.1 h later.
+        var raised = Assert.Single(Feed(engine, h => 2 + h), e => e.Transition == AlertTransition.Raised);
+
+        Assert.Equal(T0.AddHours(1), raised.At);
+        Assert.Equal(4.1, raised.Value!.Value, 1);
+        Assert.Contains("trending up", raised.Message.En, StringComparison.Ordinal);
+        Assert.Contains("about 4 h", raised.Message.En, StringComparison.Ordinal);
+        Assert.Contains("khoảng 4 giờ", raised.Message.Vi, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_flat_or_falling_indicator_forecasts_nothing_and_idling_does_not_fool_it()
+    {
+        Assert.Empty(Feed(new RulesEngine(Rules), _ => 2.5));
+        Assert.Empty(Feed(new RulesEngine(Rules), h => 5 - h));
+    }
+
+    [Fact]
+    public void A_trend_that_would_cross_beyond_the_horizon_is_not_raised()
+    {
+        // 0.05 mm/s per hour from 2 mm/s: about 100 h to go, beyond the 24 h horizon.
+        Assert.Empty(Feed(new RulesEngine(Rules), h => 2 + (0.05 * h)));
+    }
+}
