@@ -7,6 +7,11 @@ if (args is ["query", var influxQl])
     return await QueryCommand.RunAsync(influxQl, Console.Out);
 }
 
+if (args is ["report", .. var reportArgs])
+{
+    return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);
+}
+
 // Settings (appsettings.json) live next to the binaries, wherever the service is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 IngestionOptions options;

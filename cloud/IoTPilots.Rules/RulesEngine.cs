@@ -179,8 +179,10 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     /// limit's side (the peak for an upper limit: a crane's vibration at load, not while it idles), and a
     /// Theil–Sen line (median of pairwise slopes: robust to outliers and duty cycles) is fitted through them and
     /// extrapolated to the limit [DOMAIN 5, RUL by trend]. The quartiles of the pairwise slopes give the range.
-    /// Judged about 40 times per window; it fires when the crossing is within the rule's horizon and clears when
-    /// it is more than 1.5 horizons away or the trend turns.
+    /// Judged about 40 times per window, once three quarters of it are covered; it fires when the crossing is
+    /// within the rule's horizon and at least three quarters of the pairwise slopes head for the limit (noise
+    /// around a flat level does not), and clears when the crossing is more than 1.5 horizons away or the trend
+    /// turns.
     /// </summary>
     private static AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
     {
@@ -193,7 +195,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         }
 
         track.LastAt = now;
-        if (now - track.LastFit < rule.Window / 40 || now - samples.Peek().At < rule.Window / 2)
+        if (now - track.LastFit < rule.Window / 40 || now - samples.Peek().At < rule.Window * 0.75)
         {
             return null;
         }
@@ -202,7 +204,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return JudgeForecast(rule, series, track, now, Forecast(rule, samples, now));
     }
 
-    private const int ForecastBuckets = 20;
+    // Few enough buckets that each holds several samples (so its peak is a running value, not an idle one).
+    private const int ForecastBuckets = 12;
 
     /// <summary>When the trend reaches the limit, or null when it is not heading there (or too little data).</summary>
     internal static Eta? Forecast(Rule rule, IEnumerable<(DateTimeOffset At, double Value)> samples, DateTimeOffset now)
@@ -214,7 +217,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             .GroupBy(p => Math.Clamp((int)((p.At - start) / width), 0, ForecastBuckets - 1))
             .Select(g => (Hours: (start + (width * (g.Key + 0.5)) - now).TotalHours, Value: upper ? g.Max(p => p.Value) : g.Min(p => p.Value)))
             .ToList();
-        if (buckets.Count < ForecastBuckets / 2)
+        if (buckets.Count < ForecastBuckets * 3 / 4)
         {
             return null;
         }
@@ -255,7 +258,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     private static AlertEvent? JudgeForecast(Rule rule, SeriesKey series, Track track, DateTimeOffset at, Eta? eta)
     {
         var hours = eta?.Likely.TotalHours;
-        var breaches = eta is not null && eta.Likely <= rule.Horizon;
+        // Only a trend most of the evidence agrees on: three quarters of the pairwise slopes head for the limit.
+        var breaches = eta is { Latest: not null } && eta.Likely <= rule.Horizon;
         var clears = eta is null || eta.Likely > rule.Horizon * 1.5;
         switch (track.State)
         {

@@ -98,12 +98,14 @@ public sealed class RulesService(
                 continue;
             }
 
+            // A resolution is told with the alert's own text (what was wrong), not the event's (what it is now).
+            var message = e.Transition == AlertTransition.Resolved ? alert.Message.En : e.Message.En;
             if (e.Transition != AlertTransition.Updated)
             {
-                logger.LogWarning("Alert {Id} {Transition} ({Severity}, rule {Rule}): {Message}", alert.Id, e.Transition, e.Severity, e.RuleId, e.Message.En);
+                logger.LogWarning("Alert {Id} {Transition} ({Severity}, rule {Rule}): {Message}", alert.Id, e.Transition, e.Severity, e.RuleId, message);
             }
 
-            lines.Add(LineProtocol.AlertEvent(alert.Id, e.Transition.ToString().ToLowerInvariant(), e.RuleId, e.Severity, e.Series, e.Field, e.Value, e.Message.En, e.At));
+            lines.Add(LineProtocol.AlertEvent(alert.Id, e.Transition.ToString().ToLowerInvariant(), e.RuleId, e.Severity, e.Series, e.Field, e.Value, message, e.At));
         }
 
         try

@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using IoTPilots.Cloud.Alerts;
+using IoTPilots.Cloud.Influx;
+using IoTPilots.Contract;
+using IoTPilots.Rules;
+
+namespace IoTPilots.Cloud.Report;
+
+/// <summary>
+/// The pilot evaluation report for a program manager: over a period, for one pilot, how available the data was,
+/// what the alerts were and how fast people handled them, which failures were predicted before they happened,
+/// how long devices were silent, and the output the data can show; tied to the roadmap item the pilot serves
+/// (shared/CONTEXT.md). Figures come from InfluxDB (telemetry, delivery) and the alert store.
+/// </summary>
+public sealed record PilotReport(
+    string Pilot,
+    string RoadmapItem,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    TimeSpan Bucket,
+    IReadOnlyList<PilotReport.Device> Devices,
+    IReadOnlyList<PilotReport.Delivery> Gateways,
+    PilotReport.AlertFigures Alerts,
+    IReadOnlyList<PilotReport.Prediction> Predictions,
+    int UnpredictedFailures,
+    IReadOnlyList<(string What, string Value)> Output)
+{
+    /// <param name="AvailablePercent">Share of the period's buckets with at least one good reading.</param>
+    /// <param name="Silent">Time under a missing-data alert within the period.</param>
+    public sealed record Device(string Name, double AvailablePercent, long GoodReadings, long NotGoodReadings, TimeSpan Silent);
+
+    public sealed record Delivery(string Gateway, long Received, long Missing, long Dropped)
+    {
+        public double CompletePercent => Received + Missing + Dropped == 0 ? 100 : 100.0 * Received / (Received + Missing + Dropped);
+    }
+
+    public sealed record AlertFigures(
+        int Raised,
+        IReadOnlyDictionary<Severity, int> BySeverity,
+        IReadOnlyList<(string Rule, int Count)> ByRule,
+        int Acknowledged,
+        TimeSpan? MedianToAcknowledge,
+        TimeSpan? P90ToAcknowledge,
+        TimeSpan? MedianToResolve,
+        int StillOpen);
+
+    /// <param name="FailedAt">When the limit was actually crossed (a critical threshold alert on the same device and field), if it was.</param>
+    public sealed record Prediction(string Device, string Field, string Rule, DateTimeOffset PredictedAt, DateTimeOffset? FailedAt)
+    {
+        public TimeSpan? LeadTime => FailedAt - PredictedAt;
+    }
+
+    /// <summary>The roadmap items each pilot serves (shared/CONTEXT.md, 2026-2030).</summary>
+    public static string RoadmapItemOf(string pilot) => pilot switch
+    {
+        Pilots.Factory => "Smart factory (steel): IIoT linking machines to MES/ERP; sensors on furnaces, rolling mills and cooling systems; predictive maintenance to cut downtime; real-time monitoring; energy optimisation",
+        Pilots.Port => "Port: remote-controlled cranes at container berths; a smart-port operation centre with IoT and digital twin",
+        _ => "Aquaculture: closed recirculating (RAS) systems for intensive shrimp farming; IoT water-quality monitoring; early warning",
+    };
+
+    public static async Task<PilotReport> BuildAsync(
+        InfluxWriter influx, AlertStore store, IReadOnlyList<Rule> rules, string pilot, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var bucket = to - from <= TimeSpan.FromDays(2) ? TimeSpan.FromMinutes(1) : TimeSpan.FromMinutes(10);
+        var where = $"pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms";
+        var alerts = store.List(new AlertQuery(State: "all", Pilot: pilot, Since: from, Limit: AlertApi.MaxLimit)).Where(a => a.RaisedAt < to).ToList();
+
+        // Availability: buckets with any good reading, per device.
+        var buckets = (int)Math.Ceiling((to - from) / bucket);
+        var covered = new Dictionary<string, (int Buckets, long Readings)>();
+        foreach (var (tags, row) in await RowsAsync(influx, $"SELECT count(*) FROM telemetry WHERE {where} GROUP BY time({(int)bucket.TotalMinutes}m), device", cancellationToken).ConfigureAwait(false))
+        {
+            var readings = row.Skip(1).Sum(v => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0);
+            var (b, r) = covered.GetValueOrDefault(tags["device"]);
+            covered[tags["device"]] = (b + (readings > 0 ? 1 : 0), r + readings);
+        }
+
+        var notGood = (await RowsAsync(influx, $"SELECT count(quality) FROM telemetry_quality WHERE {where} GROUP BY device", cancellationToken).ConfigureAwait(false))
+            .ToDictionary(r => r.Tags["device"], r => r.Row[1].GetInt64());
+        var missingRules = rules.Where(r => r.Kind == RuleKind.Missing).Select(r => r.Id).ToHashSet();
+        var devices = covered.Keys.Union(notGood.Keys).Order(StringComparer.Ordinal).Select(d => new Device(
+            d,
+            100.0 * covered.GetValueOrDefault(d).Buckets / Math.Max(1, buckets),
+            covered.GetValueOrDefault(d).Readings,
+            notGood.GetValueOrDefault(d),
+            Silent(alerts.Where(a => a.Series.Device == d && missingRules.Contains(a.RuleId)), from, to))).ToList();
+
+        var gateways = (await RowsAsync(influx, $"SHOW TAG VALUES FROM telemetry WITH KEY = \"gateway\" WHERE pilot = '{pilot}'", cancellationToken).ConfigureAwait(false))
+            .Select(r => r.Row[1].GetString()!).ToHashSet();
+        var delivery = (await RowsAsync(influx, $"SELECT last(received), last(missing), last(dropped) FROM delivery WHERE time < {to.ToUnixTimeMilliseconds()}ms GROUP BY gateway", cancellationToken).ConfigureAwait(false))
+            .Where(r => gateways.Contains(r.Tags["gateway"]))
+            .Select(r => new Delivery(r.Tags["gateway"], r.Row[1].GetInt64(), r.Row[2].GetInt64(), r.Row[3].GetInt64()))
+            .OrderBy(d => d.Gateway, StringComparer.Ordinal)
+            .ToList();
+
+        var (predictions, unpredicted) = MatchPredictions(alerts, rules, pilot);
+        return new PilotReport(pilot, RoadmapItemOf(pilot), from, to, bucket, devices, delivery, Figures(alerts, to), predictions, unpredicted,
+            await OutputAsync(influx, pilot, where, bucket, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static TimeSpan Silent(IEnumerable<Alert> missing, DateTimeOffset from, DateTimeOffset to) =>
+        missing.Aggregate(TimeSpan.Zero, (sum, a) =>
+        {
+            var start = a.Since > from ? a.Since : from;
+            var end = a.ResolvedAt is { } r && r < to ? r : to;
+            return end > start ? sum + (end - start) : sum;
+        });
+
+    internal static AlertFigures Figures(IReadOnlyList<Alert> alerts, DateTimeOffset to)
+    {
+        var toAck = alerts.Where(a => a.AcknowledgedAt is not null).Select(a => a.AcknowledgedAt!.Value - a.RaisedAt).Order().ToList();
+        var toResolve = alerts.Where(a => a.ResolvedAt is not null).Select(a => a.ResolvedAt!.Value - a.RaisedAt).Order().ToList();
+        return new AlertFigures(
+            alerts.Count,
+            Enum.GetValues<Severity>().ToDictionary(s => s, s => alerts.Count(a => a.Severity == s)),
+            alerts.GroupBy(a => a.RuleId).Select(g => (g.Key, g.Count())).OrderByDescending(g => g.Item2).ThenBy(g => g.Key, StringComparer.Ordinal).ToList(),
+            toAck.Count,
+            Percentile(toAck, 0.5),
+            Percentile(toAck, 0.9),
+            Percentile(toResolve, 0.5),
+            alerts.Count(a => a.ResolvedAt is null || a.ResolvedAt >= to));
+    }
+
+    /// <summary>
+    /// Each forecast alert, with the critical threshold alert on the same device and field that followed it (the
+    /// failure it predicted), and how many such failures came with no forecast before them although a forecast
+    /// rule watched that field.
+    /// </summary>
+    internal static (IReadOnlyList<Prediction> Predictions, int Unpredicted) MatchPredictions(IReadOnlyList<Alert> alerts, IReadOnlyList<Rule> rules, string pilot)
+    {
+        var byId = rules.ToDictionary(r => r.Id);
+        bool Is(Alert a, RuleKind kind) => byId.TryGetValue(a.RuleId, out var r) && r.Kind == kind;
+        var forecasts = alerts.Where(a => Is(a, RuleKind.Forecast)).OrderBy(a => a.RaisedAt).ToList();
+        var failures = alerts.Where(a => Is(a, RuleKind.Threshold) && a.Severity == Severity.Critical).OrderBy(a => a.RaisedAt).ToList();
+        var predictions = forecasts.Select(f => new Prediction(
+            f.Series.Device, f.Field, f.RuleId, f.RaisedAt,
+            failures.FirstOrDefault(x => x.Series == f.Series && x.Field == f.Field && x.RaisedAt >= f.RaisedAt)?.RaisedAt)).ToList();
+        var watched = rules.Where(r => r.Kind == RuleKind.Forecast && (r.Pilot is null || r.Pilot == pilot)).ToList();
+        var unpredicted = failures.Count(x => watched.Any(r => r.Matches(x.Series) && r.MatchesField(x.Field))
+            && !forecasts.Any(f => f.Series == x.Series && f.Field == x.Field && f.RaisedAt <= x.RaisedAt));
+        return (predictions, unpredicted);
+    }
+
+    private static async Task<IReadOnlyList<(string, string)>> OutputAsync(InfluxWriter influx, string pilot, string where, TimeSpan bucket, CancellationToken cancellationToken)
+    {
+        var output = new List<(string, string)>();
+        switch (pilot)
+        {
+            case Pilots.Port:
+                foreach (var (tags, row) in await RowsAsync(influx, $"SELECT max(lift_count) - min(lift_count) FROM telemetry WHERE {where} GROUP BY device", cancellationToken).ConfigureAwait(false))
+                {
+                    output.Add(($"lifts (moves) by {tags["device"]}", Number(row[1])));
+                }
+
+                break;
+            case Pilots.Factory:
+                foreach (var (tags, row) in await RowsAsync(influx, $"SELECT integral(power_kw, 1h) FROM telemetry WHERE {where} GROUP BY device", cancellationToken).ConfigureAwait(false))
+                {
+                    output.Add(($"energy metered by {tags["device"]}, kWh", Number(row[1])));
+                }
+
+                output.Add(("energy per tonne", "needs a production counter (tonnes) in the data; none is wired yet"));
+                break;
+            default:
+                var low = (await RowsAsync(influx, $"SELECT min(do_mg_l) FROM telemetry WHERE {where} GROUP BY time({(int)bucket.TotalMinutes}m), device", cancellationToken).ConfigureAwait(false))
+                    .Where(r => r.Row[1].ValueKind == JsonValueKind.Number && r.Row[1].GetDouble() < 3.0)
+                    .GroupBy(r => r.Tags["device"])
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToList();
+                foreach (var tank in low)
+                {
+                    output.Add(($"time with DO below 3 mg/L in {tank.Key} [DOMAIN A5]", Hours(bucket * tank.Count())));
+                }
+
+                if (low.Count == 0)
+                {
+                    output.Add(("time with DO below 3 mg/L [DOMAIN A5]", "none"));
+                }
+
+                break;
+        }
+
+        return output;
+    }
+
+    internal static string Hours(TimeSpan? span) => span is not { } t ? "–"
+        : t.TotalMinutes < 90 ? $"{t.TotalMinutes.ToString("0.#", CultureInfo.InvariantCulture)} min"
+        : $"{t.TotalHours.ToString("0.#", CultureInfo.InvariantCulture)} h";
+
+    private static string Number(JsonElement v) => v.ValueKind == JsonValueKind.Number ? v.GetDouble().ToString("0.#", CultureInfo.InvariantCulture) : "–";
+
+    private static TimeSpan? Percentile(List<TimeSpan> sorted, double q) =>
+        sorted.Count == 0 ? null : sorted[(int)Math.Clamp(Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    /// <summary>Every row of every series, with its tags.</summary>
+    private static async Task<List<(Dictionary<string, string> Tags, List<JsonElement> Row)>> RowsAsync(InfluxWriter influx, string query, CancellationToken cancellationToken)
+    {
+        using var doc = await influx.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        var rows = new List<(Dictionary<string, string>, List<JsonElement>)>();
+        foreach (var result in doc.RootElement.GetProperty("results").EnumerateArray())
+        {
+            if (!result.TryGetProperty("series", out var series))
+            {
+                continue;
+            }
+
+            foreach (var s in series.EnumerateArray())
+            {
+                var tags = s.TryGetProperty("tags", out var t) ? t.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "") : [];
+                foreach (var row in s.GetProperty("values").EnumerateArray())
+                {
+                    rows.Add((tags, row.EnumerateArray().Select(v => v.Clone()).ToList()));
+                }
+            }
+        }
+
+        return rows;
+    }
+}
