@@ -66,6 +66,7 @@ if (registry.IsOpen)
 
 app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
 app.MapAlertApi();
+app.MapAlertConsole();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
 {
     messages = s.Messages,

@@ -26,6 +26,8 @@ public enum RuleKind
 /// <param name="Hold">How long the condition must hold before the alert is raised (debounce), by the edge's clock.</param>
 /// <param name="Window">For <see cref="RuleKind.Rate"/> and <see cref="RuleKind.Forecast"/>: the span the trend is fitted over. For <see cref="RuleKind.Missing"/>: how long without a good reading.</param>
 /// <param name="Horizon">For <see cref="RuleKind.Forecast"/>: fires when the limit will be reached within this time.</param>
+/// <param name="When">Judge only messages in which this other signal of the device meets its condition (a
+/// machine under comparable load [DOMAIN C4]); other messages are skipped, neither breaching nor clearing.</param>
 /// <param name="Source">Where the limit comes from: a DOMAIN.md key, or [U] for a value to confirm on site.</param>
 public sealed record Rule(
     string Id,
@@ -41,6 +43,7 @@ public sealed record Rule(
     string? Pilot,
     string? Site,
     string? Device,
+    Condition? When,
     string Source,
     LocalizedText Message)
 {
@@ -75,4 +78,12 @@ public sealed record Rule(
         glob.Contains('*', StringComparison.Ordinal)
             ? new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant)
             : null;
+}
+
+/// <summary>A condition on one signal: below and/or above a value (both: inside the band).</summary>
+public sealed record Condition(string Field, double? Below, double? Above)
+{
+    public bool Holds(double value) => (Below is not { } b || value < b) && (Above is not { } a || value > a);
+
+    public override string ToString() => $"{Field}{(Above is { } a ? $" > {a}" : "")}{(Below is { } b ? $" < {b}" : "")}";
 }

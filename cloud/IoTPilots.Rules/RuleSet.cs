@@ -51,7 +51,7 @@ public static partial class RuleSet
 
     private static Rule Parse(ConfigNode n)
     {
-        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "within", "severity", "source", "message");
+        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "within", "when", "severity", "source", "message");
         var idNode = n.Required("id");
         var id = idNode.AsString();
         if (!IdPattern().IsMatch(id))
@@ -143,6 +143,28 @@ public static partial class RuleSet
             throw within.Error("'within' is for forecast rules");
         }
 
+        Condition? when = null;
+        if (n.Optional("when") is { } whenNode)
+        {
+            whenNode.AllowOnly("field", "below", "above");
+            var whenField = whenNode.String("field");
+            if (!FieldPattern().IsMatch(whenField) || whenField.Contains('*', StringComparison.Ordinal))
+            {
+                throw whenNode.Required("field").Error($"'{whenField}' is not a field name (snake_case, no pattern)");
+            }
+
+            when = new Condition(whenField, whenNode.Optional("below")?.AsDouble(), whenNode.Optional("above")?.AsDouble());
+            if (when.Below is null && when.Above is null)
+            {
+                throw whenNode.Error("give 'below', 'above' or both");
+            }
+
+            if (kind == RuleKind.Missing)
+            {
+                throw whenNode.Error("a missing-data rule watches silence, whatever the other signals say; it takes no 'when'");
+            }
+        }
+
         var hold = n.Optional("hold")?.AsDuration() ?? TimeSpan.Zero;
         if (hold < TimeSpan.Zero)
         {
@@ -162,7 +184,7 @@ public static partial class RuleSet
             message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
         }
 
-        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), n.String("source"), message);
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message);
     }
 
     private static TimeSpan Positive(ConfigNode node, string key)

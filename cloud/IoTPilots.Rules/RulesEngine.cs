@@ -41,7 +41,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         var events = new List<AlertEvent>();
         foreach (var rule in Rules)
         {
-            if (!rule.Matches(series))
+            if (!rule.Matches(series) || (rule.When is { } when && !Holds(when, message)))
             {
                 continue;
             }
@@ -72,6 +72,10 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
 
         return events;
     }
+
+    /// <summary>True when the message has a good reading of the condition's signal that meets it.</summary>
+    private static bool Holds(Condition when, TelemetryMessage message) =>
+        message.Readings.Any(r => r.Field == when.Field && r.Quality == Quality.Good && r.Value is { } v && when.Holds(v));
 
     /// <summary>Raises missing-data alerts for every watched field that has had no good reading for its rule's window.</summary>
     public IReadOnlyList<AlertEvent> Tick(DateTimeOffset now)

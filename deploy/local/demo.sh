@@ -104,4 +104,11 @@ demo_report() {
   done
   [ -z "$missing" ] || die "InfluxDB holds no readings for:$missing (logs: .pilots/demo/logs/)"
   say "run: readings from all three pilots are in InfluxDB"
+  mkdir -p "$state/reports"
+  for p in aquaculture factory port; do
+    PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" report \
+      --pilot "$p" --from "$DEMO_SINCE" --out "$state/reports/$p.md" >/dev/null || die "the $p evaluation report failed"
+    say "run: $p evaluation (full report: .pilots/demo/reports/$p.md):"
+    sed -n '/^## Summary/,/^## Data availability/p' "$state/reports/$p.md" | grep '^- ' >&2
+  done
 }

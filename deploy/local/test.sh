@@ -5,6 +5,7 @@ test_main() {
   need_dotnet
   ensure_server_packages
   ensure_interop_tools
+  ensure_browser
   mkdir -p "$PILOTS_ROOT/.pilots"
   local out="$PILOTS_ROOT/.pilots/test-output.log" rc=0 filter="Category!=Hardware" publish=1
   # --hardware: only the tests that need sensors wired to this machine (see tests/README.md), no publish.
@@ -27,6 +28,13 @@ ensure_interop_tools() {
   [ -x /usr/bin/mbpoll ] || missing+=(mbpoll)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   export PILOTS_INTEROP_REQUIRED=1
+}
+
+# Debian's Chromium for the alert console's browser tests (Playwright drives it; its own browser downloads are
+# never used). Here it is required: a missing browser fails those tests instead of skipping them.
+ensure_browser() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  export PILOTS_BROWSER_REQUIRED=1
 }
 
 # The gateway builds: self-contained linux-arm64, and the portable build for 32-bit gateways.

@@ -138,6 +138,27 @@ public sealed class RulesEngineTests
     }
 
     [Fact]
+    public void A_when_condition_judges_only_readings_under_load_and_idle_ones_neither_breach_nor_clear()
+    {
+        var rules = RuleSet.Parse("""
+            rules:
+              - { id: vib, kind: threshold, field: vib_mm_s, above: 7.1, clear: 6.5, hold: 20s, when: { field: hoist_load_t, above: 5 }, severity: critical, source: V1 }
+            """, "t.yaml");
+        var engine = new RulesEngine(rules);
+        TelemetryMessage Crane(double seconds, double vib, double load) => new(Pilots.Port, "port", "gw", "sts-01", 1,
+            [new Reading("vib_mm_s", T0.AddSeconds(seconds), vib, "mm/s", Quality.Good), new Reading("hoist_load_t", T0.AddSeconds(seconds), load, "t", Quality.Good)]);
+
+        // Lifting at 7.4 mm/s, idling (0.9 mm/s, no load) in between: the idle readings do not cancel the breach.
+        var events = new[] { Crane(0, 7.4, 25), Crane(10, 0.9, 0), Crane(20, 7.5, 25), Crane(30, 0.9, 0), Crane(40, 7.5, 25) }
+            .SelectMany(engine.Observe).ToList();
+
+        var raised = Assert.Single(events);
+        Assert.Equal((AlertTransition.Raised, T0.AddSeconds(20)), (raised.Transition, raised.At));
+        Assert.Empty(engine.Observe(Crane(50, 0.9, 0)));
+        Assert.Equal(AlertTransition.Resolved, Assert.Single(engine.Observe(Crane(60, 6.0, 25))).Transition);
+    }
+
+    [Fact]
     public void Alerts_open_before_a_restart_resolve_later_and_are_not_raised_twice()
     {
         var engine = new RulesEngine(Aquaculture);
