@@ -5,13 +5,6 @@ using System.Text.Json;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.IntegrationTests.Harness;
 using IoTPilots.Rules;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IoTPilots.IntegrationTests;
@@ -23,35 +16,23 @@ public sealed class AlertApiTests : IAsyncLifetime
     private static readonly SeriesKey Tank03 = new("aquaculture", "haiphong-ras-1", "gw-aqua-01", "tank-03");
     private static readonly SeriesKey Crane2 = new("port", "haiphong-port-1", "gw-port-01", "crane-2");
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("pilots-alert-api-").FullName;
     private readonly FakeTimeProvider _time = new(Start.AddMinutes(30));
     private readonly ErrorLog _log = new();
-    private WebApplication _app = null!;
+    private AlertHost _host = null!;
     private HttpClient _http = null!;
     private AlertStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders().AddProvider(_log);
-        builder.Services.AddSingleton(_ => AlertStore.Open(Path.Combine(_dir, "alerts.db"), _time));
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        _app = builder.Build();
-        _app.MapAlertApi();
-        await _app.StartAsync();
-
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        _http = new HttpClient { BaseAddress = new Uri(address) };
-        _store = _app.Services.GetRequiredService<AlertStore>();
+        _host = await AlertHost.StartAsync(_time, _log);
+        _http = new HttpClient { BaseAddress = _host.Address };
+        _store = _host.Store;
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
+        await _host.DisposeAsync();
     }
 
     private Alert Raise(string rule, SeriesKey series, Severity severity, double minutes, double value, LocalizedText? message = null)

@@ -3,13 +3,6 @@ using System.Net;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.IntegrationTests.Harness;
 using IoTPilots.Rules;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -85,11 +78,10 @@ public sealed class AlertConsoleTests : IClassFixture<ConsoleBrowser>, IAsyncLif
     private static readonly LocalizedText OxygenLow = new("Dissolved oxygen low in tank 03", "Oxy hòa tan thấp ở bể 03");
 
     private readonly ConsoleBrowser _browser;
-    private readonly string _dir = Directory.CreateTempSubdirectory("pilots-alert-console-").FullName;
     private readonly FakeTimeProvider _time = new(Start.AddMinutes(30));
     private readonly ErrorLog _log = new();
     private readonly List<string> _pageErrors = [];
-    private WebApplication _app = null!;
+    private AlertHost _host = null!;
     private Uri _address = null!;
     private AlertStore _store = null!;
     private IBrowserContext? _context;
@@ -104,18 +96,9 @@ public sealed class AlertConsoleTests : IClassFixture<ConsoleBrowser>, IAsyncLif
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders().AddProvider(_log);
-        builder.Services.AddSingleton(_ => AlertStore.Open(Path.Combine(_dir, "alerts.db"), _time));
-        builder.Services.AddSingleton<TimeProvider>(_time);
-        _app = builder.Build();
-        _app.MapAlertApi();
-        _app.MapAlertConsole();
-        await _app.StartAsync();
-
-        _address = new Uri(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
-        _store = _app.Services.GetRequiredService<AlertStore>();
+        _host = await AlertHost.StartAsync(_time, _log);
+        _address = _host.Address;
+        _store = _host.Store;
     }
 
     public async Task DisposeAsync()
@@ -125,9 +108,7 @@ public sealed class AlertConsoleTests : IClassFixture<ConsoleBrowser>, IAsyncLif
             await _context.CloseAsync();
         }
 
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
+        await _host.DisposeAsync();
     }
 
     private Alert Raise(string rule, SeriesKey series, string field, Severity severity, double minutes, double value, LocalizedText message)
