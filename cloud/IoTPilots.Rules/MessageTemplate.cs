@@ -97,6 +97,11 @@ public sealed record Eta(TimeSpan Likely, TimeSpan Earliest, TimeSpan? Latest)
 {
     public string Describe(bool vietnamese)
     {
+        if (Likely == TimeSpan.Zero)
+        {
+            return vietnamese ? "ngay bây giờ (đã tới ngưỡng)" : "now (already there)";
+        }
+
         var likely = MessageTemplate.Approximately(Likely, vietnamese);
         var earliest = MessageTemplate.Approximately(Earliest, vietnamese);
         var latest = Latest is { } l ? MessageTemplate.Approximately(l, vietnamese) : vietnamese ? "không xác định" : "open-ended";

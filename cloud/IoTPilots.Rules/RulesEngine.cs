@@ -185,8 +185,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     /// extrapolated to the limit [DOMAIN 5, RUL by trend]. The quartiles of the pairwise slopes give the range.
     /// Judged about 40 times per window, once three quarters of it are covered; it fires when the crossing is
     /// within the rule's horizon and at least three quarters of the pairwise slopes head for the limit (noise
-    /// around a flat level does not), and clears when the crossing is more than 1.5 horizons away or the trend
-    /// turns.
+    /// around a flat level does not), and clears when, for a whole window, the crossing has been more than 1.5
+    /// horizons away or the trend has turned.
     /// </summary>
     private static AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
     {
@@ -205,14 +205,15 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         }
 
         track.LastFit = now;
-        return JudgeForecast(rule, series, track, now, Forecast(rule, samples, now));
+        var (enough, eta) = Forecast(rule, samples, now);
+        return enough ? JudgeForecast(rule, series, track, now, eta) : null;
     }
 
     // Few enough buckets that each holds several samples (so its peak is a running value, not an idle one).
     private const int ForecastBuckets = 12;
 
-    /// <summary>When the trend reaches the limit, or null when it is not heading there (or too little data).</summary>
-    internal static Eta? Forecast(Rule rule, IEnumerable<(DateTimeOffset At, double Value)> samples, DateTimeOffset now)
+    /// <summary>When the trend reaches the limit, or null when it is not heading there; not enough data to tell is not a verdict.</summary>
+    internal static (bool Enough, Eta? Eta) Forecast(Rule rule, IEnumerable<(DateTimeOffset At, double Value)> samples, DateTimeOffset now)
     {
         var upper = rule.Above is not null;
         var width = rule.Window / ForecastBuckets;
@@ -221,9 +222,10 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             .GroupBy(p => Math.Clamp((int)((p.At - start) / width), 0, ForecastBuckets - 1))
             .Select(g => (Hours: (start + (width * (g.Key + 0.5)) - now).TotalHours, Value: upper ? g.Max(p => p.Value) : g.Min(p => p.Value)))
             .ToList();
-        if (buckets.Count < ForecastBuckets * 3 / 4)
+        // Half the buckets: a crane lifts in spells, and a 'when' condition leaves the idle stretches empty.
+        if (buckets.Count < ForecastBuckets / 2)
         {
-            return null;
+            return (false, null);
         }
 
         var slopes = new List<double>();
@@ -243,20 +245,20 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         var speed = upper ? slope : -slope;
         if (distance <= 0)
         {
-            return new Eta(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            return (true, new Eta(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero));
         }
 
         if (speed <= 0)
         {
-            return null;
+            return (true, null);
         }
 
         var fast = upper ? Quantile(slopes, 0.75) : -Quantile(slopes, 0.25);
         var slow = upper ? Quantile(slopes, 0.25) : -Quantile(slopes, 0.75);
-        return new Eta(
+        return (true, new Eta(
             TimeSpan.FromHours(distance / speed),
             TimeSpan.FromHours(distance / Math.Max(fast, speed)),
-            slow > 0 ? TimeSpan.FromHours(distance / slow) : null);
+            slow > 0 ? TimeSpan.FromHours(distance / slow) : null));
     }
 
     private static AlertEvent? JudgeForecast(Rule rule, SeriesKey series, Track track, DateTimeOffset at, Eta? eta)
@@ -265,6 +267,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         // Only a trend most of the evidence agrees on: three quarters of the pairwise slopes head for the limit.
         var breaches = eta is { Latest: not null } && eta.Likely <= rule.Horizon;
         var clears = eta is null || eta.Likely > rule.Horizon * 1.5;
+        // A forecast clears only when it has said so for a whole window: one noisy fit does not end it.
+        track.ClearSince = track.State == State.Firing && clears ? track.ClearSince ?? at : null;
         switch (track.State)
         {
             case State.Normal when breaches:
@@ -276,7 +280,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             case State.Pending:
                 track.State = State.Normal;
                 return null;
-            case State.Firing when clears:
+            case State.Firing when clears && at - track.ClearSince >= rule.Window:
                 track.State = State.Normal;
                 return Event(AlertTransition.Resolved, rule, series, track, at, hours, eta);
             case State.Firing when breaches && hours < track.Worst * 0.8:
@@ -394,5 +398,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
 
         /// <summary>When a forecast was last fitted.</summary>
         public DateTimeOffset LastFit { get; set; }
+
+        /// <summary>Since when a firing forecast has said the crossing is far off or not coming.</summary>
+        public DateTimeOffset? ClearSince { get; set; }
     }
 }

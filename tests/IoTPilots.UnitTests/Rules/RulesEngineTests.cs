@@ -226,6 +226,30 @@ public sealed class ForecastTests
     }
 
     [Fact]
+    public void A_machine_that_works_in_spells_is_forecast_from_its_working_readings_alone()
+    {
+        var rules = RuleSet.Parse("""
+            rules:
+              - { id: bearing, kind: forecast, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, when: { field: hoist_load_t, above: 5 }, severity: warning, source: "DOMAIN 5" }
+            """, "t.yaml");
+        var engine = new RulesEngine(rules);
+        var events = new List<AlertEvent>();
+        for (var m = 0; m < 121; m++)
+        {
+            // Lifting 20 minutes of every 40, idle (no load, 0.3 mm/s) the rest.
+            var lifting = m % 40 < 20;
+            events.AddRange(engine.Observe(new TelemetryMessage(Pilots.Port, "port", "gw", "sts-01", m + 1,
+            [
+                new Reading("vib_mm_s", T0.AddMinutes(m), lifting ? 2 + (m / 60.0) : 0.3, "mm/s", Quality.Good),
+                new Reading("hoist_load_t", T0.AddMinutes(m), lifting ? 25 : 0, "t", Quality.Good),
+            ])));
+        }
+
+        var raised = Assert.Single(events, e => e.Transition == AlertTransition.Raised);
+        Assert.InRange(raised.Value!.Value, 3.0, 4.5);
+    }
+
+    [Fact]
     public void Noise_around_a_flat_level_is_not_a_trend()
     {
         // Running readings scattered 1.5-2.5 mm/s at random: some pairs rise steeply, most of the evidence does not.
