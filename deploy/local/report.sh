@@ -2,6 +2,8 @@
 # ./run report --pilot P [--from ISO] [--to ISO] [--out FILE]: the pilot evaluation report (Markdown).
 # Reads the last demo's data (.pilots/demo: InfluxDB data, alert store, rules) unless PILOTS_INFLUX_URL,
 # PILOTS_ALERT_DB and PILOTS_RULES name others.
+source "$PILOTS_ROOT/deploy/local/build.sh"
+
 report_main() {
   need_dotnet
   local state="$PILOTS_ROOT/.pilots/demo"

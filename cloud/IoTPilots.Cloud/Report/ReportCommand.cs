@@ -9,7 +9,8 @@ namespace IoTPilots.Cloud.Report;
 
 /// <summary>
 /// <c>IoTPilots.Cloud report --pilot aquaculture [--from ISO] [--to ISO] [--out report.md]</c>: the pilot
-/// evaluation report in Markdown. InfluxDB from the usual environment, the alert store from PILOTS_ALERT_DB, the
+/// evaluation report in Markdown. Without <c>--to</c>, up to now; without <c>--from</c>, the last 7 days, starting at
+/// the pilot's first reading in them. InfluxDB from the usual environment, the alert store from PILOTS_ALERT_DB, the
 /// rules from PILOTS_RULES. Exit 0 on success, 2 on bad arguments or an unreachable source, naming which.
 /// </summary>
 public static class ReportCommand
@@ -52,6 +53,7 @@ public static class ReportCommand
         }
 
         to ??= time.GetUtcNow();
+        var fromGiven = from is not null;
         from ??= to.Value.AddDays(-7);
         if (from >= to)
         {
@@ -72,6 +74,12 @@ public static class ReportCommand
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
             var influx = new InfluxWriter(http, InfluxEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
             using var store = AlertStore.Open(alertDb, time);
+            if (!fromGiven && await FirstReadingAsync(influx, pilot, from.Value, to.Value).ConfigureAwait(false) is { } first)
+            {
+                // Without --from: the last 7 days, or less when the pilot's data starts later (a new pilot, a demo).
+                from = first;
+            }
+
             var report = await PilotReport.BuildAsync(influx, store, rules, pilot, from.Value, to.Value, CancellationToken.None).ConfigureAwait(false);
             var markdown = Markdown(report, time.GetUtcNow());
             if (outFile is null)
@@ -92,6 +100,21 @@ public static class ReportCommand
             await error.WriteLineAsync($"report: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
+    }
+
+    /// <summary>The time of the pilot's first reading in the period, to the minute; null when there is none.</summary>
+    private static async Task<DateTimeOffset?> FirstReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to)
+    {
+        using var doc = await influx.QueryAsync(
+            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time ASC LIMIT 1",
+            CancellationToken.None).ConfigureAwait(false);
+        if (!doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series))
+        {
+            return null;
+        }
+
+        var ms = series[0].GetProperty("values")[0][0].GetInt64();
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000));
     }
 
     private static DateTimeOffset? Time(string? text) =>
