@@ -65,7 +65,10 @@ public sealed record PilotReport(
     {
         var bucket = to - from <= TimeSpan.FromDays(2) ? TimeSpan.FromMinutes(1) : TimeSpan.FromMinutes(10);
         var where = $"pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms";
-        var alerts = store.List(new AlertQuery(State: "all", Pilot: pilot, Since: from, Limit: AlertApi.MaxLimit)).Where(a => a.RaisedAt < to).ToList();
+        // Every alert raised in the period (no page limit: a report must count them all), and for silent time also
+        // the missing-data alerts raised in the month before it that may still have been open.
+        var recent = store.List(new AlertQuery(State: "all", Pilot: pilot, Since: from.AddDays(-30), Limit: int.MaxValue)).Where(a => a.RaisedAt < to).ToList();
+        var alerts = recent.Where(a => a.RaisedAt >= from).ToList();
 
         // Availability: buckets with any good reading, per device.
         var buckets = (int)Math.Ceiling((to - from) / bucket);
@@ -85,7 +88,7 @@ public sealed record PilotReport(
             100.0 * covered.GetValueOrDefault(d).Buckets / Math.Max(1, buckets),
             covered.GetValueOrDefault(d).Readings,
             notGood.GetValueOrDefault(d),
-            Silent(alerts.Where(a => a.Series.Device == d && missingRules.Contains(a.RuleId)), from, to))).ToList();
+            Silent(recent.Where(a => a.Series.Device == d && missingRules.Contains(a.RuleId)), from, to))).ToList();
 
         var gateways = (await RowsAsync(influx, $"SHOW TAG VALUES FROM telemetry WITH KEY = \"gateway\" WHERE pilot = '{pilot}'", cancellationToken).ConfigureAwait(false))
             .Select(r => r.Row[1].GetString()!).ToHashSet();
