@@ -7,6 +7,11 @@ if (args is ["query", var influxQl])
     return await QueryCommand.RunAsync(influxQl, Console.Out);
 }
 
+if (args is ["bench"])
+{
+    return IoTPilots.Cloud.Bench.RulesBench.Run(Console.Out);
+}
+
 if (args is ["report", .. var reportArgs])
 {
     return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);

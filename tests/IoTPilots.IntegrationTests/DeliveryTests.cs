@@ -66,6 +66,7 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
             ["PILOTS_INGEST_GROUP"] = "g" + _gateway,
             ["PILOTS_INGEST_WORKER"] = worker,
             ["PILOTS_DELIVERY_INTERVAL_S"] = "1",
+            ["PILOTS_ALERT_DB"] = Path.Combine(_dir, $"alerts-{worker}.db"),
         }));
 
     private ChildProcess Track(ChildProcess p)

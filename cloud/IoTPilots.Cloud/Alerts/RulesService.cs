@@ -26,9 +26,6 @@ public sealed class RulesService(
 {
     private readonly Lock _gate = new();
 
-    /// <summary>Messages judged since start.</summary>
-    public long Messages { get; private set; }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reopened = store.Unresolved();
@@ -76,7 +73,6 @@ public sealed class RulesService(
         IReadOnlyList<AlertEvent> events;
         lock (_gate)
         {
-            Messages++;
             events = engine.Observe(result.Message!);
         }
 
