@@ -10,13 +10,17 @@ namespace IoTPilots.Cloud.Alerts;
 
 /// <summary>
 /// Runs the rules engine on the live stream. It has its own MQTT subscription to every telemetry topic (not the
-/// ingestion workers' shared one: the engine must see all of a device's messages) on a persistent session, so a
-/// restart resumes where it stopped. Each alert event is stored in the alert store (the record the API and
+/// ingestion workers' shared one: the engine must see all of a device's messages). That subscription is on a
+/// clean session and is made only while this process's ingestion subscription exists
+/// (<see cref="IngestionSubscription"/>): a broker holding a rules subscription alone would acknowledge edge
+/// messages that nothing stores. So the rules engine does not see what arrives while the cloud is down; that
+/// data is backlog, which it would not judge anyway. Each alert event is stored in the alert store (the record the API and
 /// console read) and written to InfluxDB's <c>alerts</c> measurement for dashboards and the pilot report; the
 /// store is the truth, so an InfluxDB outage only delays the dashboards, never an alert.
 /// </summary>
 public sealed class RulesService(
     IngestionOptions ingestion,
+    IngestionSubscription ingestionSubscription,
     RulesOptions options,
     RulesEngine engine,
     AlertStore store,
@@ -32,9 +36,10 @@ public sealed class RulesService(
         engine.Restore(reopened);
         logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", engine.Rules.Count, options.RulesPath, reopened.Count);
 
-        await using var session = new MqttSession(ingestion.Broker, $"cloud-rules-{ingestion.Group}", logger);
+        await using var session = new MqttSession(ingestion.Broker, $"cloud-rules-{ingestion.Group}", logger, cleanStart: true);
         session.OnConnected = async (client, ct) =>
         {
+            await ingestionSubscription.WaitAsync(ct).ConfigureAwait(false);
             await client.SubscribeAsync(Topics.AllTelemetry, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
             logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry);
         };

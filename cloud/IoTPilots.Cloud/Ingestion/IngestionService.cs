@@ -20,6 +20,7 @@ public sealed class IngestionService(
     IngestionOptions options,
     IPointWriter writer,
     IngestionStats stats,
+    IngestionSubscription subscription,
     DeviceRegistry registry,
     TimeProvider time,
     ILogger<IngestionService> logger) : BackgroundService
@@ -44,7 +45,13 @@ public sealed class IngestionService(
                 .WithTopicFilter(options.GapFilter, MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build();
             await client.SubscribeAsync(subscribe, ct).ConfigureAwait(false);
+            subscription.Subscribed();
             logger.LogInformation("Subscribed to {Filter} and {GapFilter}; device registry {Registry}", options.Filter, options.GapFilter, registry.Source);
+        };
+        session.Client.DisconnectedAsync += _ =>
+        {
+            subscription.Lost();
+            return Task.CompletedTask;
         };
         session.Client.ApplicationMessageReceivedAsync += e => OnMessageAsync(e, stoppingToken);
         var connection = session.RunAsync(stoppingToken);

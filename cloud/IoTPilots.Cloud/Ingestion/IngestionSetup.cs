@@ -12,6 +12,7 @@ public static class IngestionSetup
         services.AddSingleton(options);
         services.AddSingleton(options.Influx);
         services.AddSingleton<IngestionStats>();
+        services.AddSingleton<IngestionSubscription>();
         services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<IPointWriter>(sp => sp.GetRequiredService<InfluxWriter>());
         services.AddHostedService<IngestionService>();
