@@ -43,4 +43,13 @@ public sealed class CloudStartupTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains($"{db} is not an alert database", log, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_bad_rules_switch_stops_the_start_naming_the_variable()
+    {
+        var (code, log) = await StartCloudAsync(new() { ["PILOTS_RULES_ENABLED"] = "maybe", ["PILOTS_ALERT_DB"] = Path.Combine(_dir, "alerts.db") });
+
+        Assert.Equal(2, code);
+        Assert.Contains("PILOTS_RULES_ENABLED: 'maybe' is not 1 or 0", log, StringComparison.Ordinal);
+    }
 }
