@@ -32,10 +32,18 @@ public sealed class RulesTests(Servers servers) : IDisposable
         var store = cloud.Services.GetRequiredService<AlertStore>();
         await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var seq = 0;
-        Task Publish(double? value) => publisher.PublishAsync(
-            Topics.Telemetry("ras-1", "gw-rt", tank),
-            TelemetryCodec.Encode(new TelemetryMessage(Pilots.Aquaculture, "ras-1", "gw-rt", tank, ++seq,
-                [new Reading("do_mg_l", DateTimeOffset.UtcNow, value, "mg/L", value is null ? Quality.CommFailure : Quality.Good)])));
+        var last = DateTimeOffset.MinValue;
+        Task Publish(double? value)
+        {
+            // A sample per millisecond at most, as on the wire: two readings of one field with the same stamp are
+            // one sample sent twice, and the engine judges it once.
+            var at = DateTimeOffset.UtcNow;
+            last = at > last.AddMilliseconds(1) ? at : last.AddMilliseconds(1);
+            return publisher.PublishAsync(
+                Topics.Telemetry("ras-1", "gw-rt", tank),
+                TelemetryCodec.Encode(new TelemetryMessage(Pilots.Aquaculture, "ras-1", "gw-rt", tank, ++seq,
+                    [new Reading("do_mg_l", last, value, "mg/L", value is null ? Quality.CommFailure : Quality.Good)])));
+        }
 
         // The rules engine's subscription may still be settling: publish the low value until it is judged.
         await Eventually.TrueAsync(

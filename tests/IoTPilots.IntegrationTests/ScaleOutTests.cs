@@ -17,7 +17,10 @@ public sealed class ScaleOutTests(Servers servers)
     private static TelemetryMessage Message(string gateway, long seq, DateTimeOffset t) =>
         new(Pilots.Port, "scale-site", gateway, "crane-1", seq, [new Reading("vib_mm_s", t, 1.0 + (seq % 100 / 100.0), "mm/s", Quality.Good)]);
 
-    /// <summary>Publishes probes until every worker has received one; returns how many probes were sent.</summary>
+    /// <summary>
+    /// Publishes probes until every worker has received one; returns how many probes the broker delivered (one
+    /// published before any worker had subscribed is refused with "no matching subscribers" and reaches nobody).
+    /// </summary>
     private static async Task<int> WaitSubscribedAsync(IEnumerable<IHost> workers, MqttSession publisher, string gateway)
     {
         var probe = Message(gateway, 0, DateTimeOffset.UtcNow.AddMinutes(-5));
@@ -26,8 +29,13 @@ public sealed class ScaleOutTests(Servers servers)
         await Eventually.TrueAsync(
             async () =>
             {
-                await publisher.PublishAsync(probe.Topic, TelemetryCodec.Encode(probe));
-                sent++;
+                var result = await publisher.Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(probe.Topic).WithPayload(TelemetryCodec.Encode(probe))
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+                if (result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+                {
+                    sent++;
+                }
+
                 return stats.All(s => s.Messages > 0);
             },
             TimeSpan.FromSeconds(60),
