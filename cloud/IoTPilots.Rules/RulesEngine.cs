@@ -158,7 +158,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return Event(AlertTransition.Resolved, rule, series, track, reading.Timestamp, reading.Value);
     }
 
-    private static AlertEvent? ObserveRate(Rule rule, SeriesKey series, Track track, Reading reading)
+    /// <summary>Adds a good reading to the track's samples and drops those that fell out of the rule's window.</summary>
+    private static Queue<(DateTimeOffset At, double Value)> Slide(Rule rule, Track track, Reading reading)
     {
         var samples = track.Samples ??= new Queue<(DateTimeOffset, double)>();
         samples.Enqueue((reading.Timestamp, reading.Value!.Value));
@@ -168,6 +169,12 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         }
 
         track.LastAt = reading.Timestamp;
+        return samples;
+    }
+
+    private static AlertEvent? ObserveRate(Rule rule, SeriesKey series, Track track, Reading reading)
+    {
+        var samples = Slide(rule, track, reading);
         var span = reading.Timestamp - samples.Peek().At;
         if (samples.Count < 3 || span < rule.Window / 2)
         {
@@ -190,15 +197,8 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     /// </summary>
     private static AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
     {
-        var samples = track.Samples ??= new Queue<(DateTimeOffset, double)>();
+        var samples = Slide(rule, track, reading);
         var now = reading.Timestamp;
-        samples.Enqueue((now, reading.Value!.Value));
-        while (samples.Peek().At < now - rule.Window)
-        {
-            samples.Dequeue();
-        }
-
-        track.LastAt = now;
         if (now - track.LastFit < rule.Window / 40 || now - samples.Peek().At < rule.Window * 0.75)
         {
             return null;

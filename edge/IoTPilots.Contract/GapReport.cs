@@ -14,33 +14,22 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
 
     public static string Topic(string site, string gateway) => Topics.Status(site, gateway)[..^"status".Length] + "gap";
 
-    public byte[] Encode()
+    public byte[] Encode() => GatewayJson.Encode(Site, Gateway, json =>
     {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream))
+        json.WriteNumber("seq", Seq);
+        if (Epoch.Length > 0)
         {
-            json.WriteStartObject();
-            json.WriteNumber("v", TelemetryMessage.CurrentVersion);
-            json.WriteString("site", Site);
-            json.WriteString("gateway", Gateway);
-            json.WriteNumber("seq", Seq);
-            if (Epoch.Length > 0)
-            {
-                json.WriteString("epoch", Epoch);
-            }
-
-            json.WriteNumber("first_seq", FirstSeq);
-            json.WriteNumber("last_seq", LastSeq);
-            json.WriteNumber("messages", Messages);
-            json.WriteNumber("readings", Readings);
-            json.WriteNumber("from", From.ToUnixTimeMilliseconds());
-            json.WriteNumber("to", To.ToUnixTimeMilliseconds());
-            json.WriteString("reason", Reason);
-            json.WriteEndObject();
+            json.WriteString("epoch", Epoch);
         }
 
-        return stream.ToArray();
-    }
+        json.WriteNumber("first_seq", FirstSeq);
+        json.WriteNumber("last_seq", LastSeq);
+        json.WriteNumber("messages", Messages);
+        json.WriteNumber("readings", Readings);
+        json.WriteNumber("from", From.ToUnixTimeMilliseconds());
+        json.WriteNumber("to", To.ToUnixTimeMilliseconds());
+        json.WriteString("reason", Reason);
+    });
 
     /// <summary>Parses a gap report, or returns null with the reason in <paramref name="error"/>.</summary>
     public static GapReport? TryDecode(ReadOnlySpan<byte> payload, out string error)

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace IoTPilots.Contract;
 
 /// <summary>
@@ -11,30 +9,18 @@ public sealed record GatewayStatus(string Site, string Gateway, string State, Da
     public const string Online = "online";
     public const string Offline = "offline";
 
-    public byte[] Encode()
+    public byte[] Encode() => GatewayJson.Encode(Site, Gateway, json =>
     {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream))
+        json.WriteString("state", State);
+        json.WriteNumber("ts", Timestamp.ToUnixTimeMilliseconds());
+        json.WriteNumber("queue", QueueDepth);
+        if (OldestUnsent is { } oldest)
         {
-            json.WriteStartObject();
-            json.WriteNumber("v", TelemetryMessage.CurrentVersion);
-            json.WriteString("site", Site);
-            json.WriteString("gateway", Gateway);
-            json.WriteString("state", State);
-            json.WriteNumber("ts", Timestamp.ToUnixTimeMilliseconds());
-            json.WriteNumber("queue", QueueDepth);
-            if (OldestUnsent is { } oldest)
-            {
-                json.WriteNumber("oldest_unsent", oldest.ToUnixTimeMilliseconds());
-            }
-            else
-            {
-                json.WriteNull("oldest_unsent");
-            }
-
-            json.WriteEndObject();
+            json.WriteNumber("oldest_unsent", oldest.ToUnixTimeMilliseconds());
         }
-
-        return stream.ToArray();
-    }
+        else
+        {
+            json.WriteNull("oldest_unsent");
+        }
+    });
 }

@@ -1,18 +1,12 @@
 using System.Net;
-using IoTPilots.Edge.Devices;
 using IoTPilots.Edge.Modbus;
-using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
+using IoTPilots.IntegrationTests.Harness;
 
 namespace IoTPilots.IntegrationTests;
 
 public sealed class ProbeTests
 {
-    private sealed class NoSerial : ISerialPorts
-    {
-        public Edge.Serial.ISerialLine Open(SerialSettings settings) => throw new NotSupportedException("no serial ports in this test");
-    }
-
     [Fact]
     public async Task Probe_decodes_a_float_served_over_modbus_tcp()
     {
@@ -23,7 +17,7 @@ public sealed class ProbeTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var code = await ProbeCommand.RunAsync(["modbus-tcp://127.0.0.1:" + server.Port, "--unit", "3", "--address", "10", "--count", "2"], new NoSerial(), output, error);
+        var code = await ProbeCommand.RunAsync(["modbus-tcp://127.0.0.1:" + server.Port, "--unit", "3", "--address", "10", "--count", "2"], new NoSerialPorts(), output, error);
 
         Assert.Equal(0, code);
         Assert.Contains("float32 CDAB 123456 @10", output.ToString().Split('\n').Select(l => l.Trim()));
@@ -38,7 +32,7 @@ public sealed class ProbeTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var code = await ProbeCommand.RunAsync(["modbus-tcp://127.0.0.1:" + server.Port, "--unit", "1", "--address", "10", "--count", "2"], new NoSerial(), output, error);
+        var code = await ProbeCommand.RunAsync(["modbus-tcp://127.0.0.1:" + server.Port, "--unit", "1", "--address", "10", "--count", "2"], new NoSerialPorts(), output, error);
 
         Assert.Equal(1, code);
         Assert.Contains("illegal data address", error.ToString(), StringComparison.Ordinal);

@@ -51,6 +51,9 @@ public sealed record PilotReport(
         public TimeSpan? LeadTime => FailedAt - PredictedAt;
     }
 
+    /// <summary>Median lead time of the predictions that came true; null when none did.</summary>
+    public TimeSpan? MedianLeadTime => Percentile(Predictions.Where(p => p.LeadTime is not null).Select(p => p.LeadTime!.Value).Order().ToList(), 0.5);
+
     /// <summary>The roadmap items each pilot serves (shared/CONTEXT.md, 2026-2030).</summary>
     public static string RoadmapItemOf(string pilot) => pilot switch
     {
@@ -193,7 +196,7 @@ public sealed record PilotReport(
 
     private static string Number(JsonElement v) => v.ValueKind == JsonValueKind.Number ? v.GetDouble().ToString("0.#", CultureInfo.InvariantCulture) : "–";
 
-    private static TimeSpan? Percentile(List<TimeSpan> sorted, double q) =>
+    internal static TimeSpan? Percentile(List<TimeSpan> sorted, double q) =>
         sorted.Count == 0 ? null : sorted[(int)Math.Clamp(Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     /// <summary>Every row of every series, with its tags.</summary>

@@ -139,42 +139,26 @@ public static class ReportCommand
         md.AppendLine(inv, $"- Messages delivered: {(r.Gateways.Count == 0 ? "no delivery figures" : string.Join(", ", r.Gateways.Select(g => $"{g.Gateway} {g.CompletePercent:0.##} %")))}.");
         md.AppendLine(inv, $"- Alerts: {a.Raised} raised ({a.BySeverity[Severity.Critical]} critical, {a.BySeverity[Severity.Warning]} warning, {a.BySeverity[Severity.Info]} info); {a.Acknowledged} acknowledged, median {PilotReport.Hours(a.MedianToAcknowledge)} to acknowledge; {a.StillOpen} still open at the end.");
         var predicted = r.Predictions.Count(p => p.FailedAt is not null);
-        md.AppendLine(inv, $"- Failures predicted before they happened: {predicted} of {predicted + r.UnpredictedFailures} on watched signals{(predicted > 0 ? $", median lead time {PilotReport.Hours(Median(r.Predictions.Where(p => p.LeadTime is not null).Select(p => p.LeadTime!.Value)))}" : "")}.");
+        md.AppendLine(inv, $"- Failures predicted before they happened: {predicted} of {predicted + r.UnpredictedFailures} on watched signals{(predicted > 0 ? $", median lead time {PilotReport.Hours(r.MedianLeadTime)}" : "")}.");
         md.AppendLine();
 
         md.AppendLine("## Data availability");
         md.AppendLine();
         md.AppendLine(inv, $"Share of the period's {PilotReport.Hours(r.Bucket)} intervals with at least one good reading; silent = time under a missing-data alert.");
         md.AppendLine();
-        md.AppendLine("| device | available | good readings | not good | silent |");
-        md.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var d in r.Devices)
-        {
-            md.AppendLine(inv, $"| {d.Name} | {d.AvailablePercent:0.#} % | {d.GoodReadings} | {d.NotGoodReadings} | {PilotReport.Hours(d.Silent)} |");
-        }
-
+        Table(md, ["device", "available", "good readings", "not good", "silent"],
+            r.Devices.Select(d => new[] { d.Name, $"{d.AvailablePercent.ToString("0.#", inv)} %", $"{d.GoodReadings}", $"{d.NotGoodReadings}", PilotReport.Hours(d.Silent) }));
         md.AppendLine();
         md.AppendLine("## Delivery (since each gateway started)");
         md.AppendLine();
-        md.AppendLine("| gateway | received | missing | dropped by the edge | complete |");
-        md.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var g in r.Gateways)
-        {
-            md.AppendLine(inv, $"| {g.Gateway} | {g.Received} | {g.Missing} | {g.Dropped} | {g.CompletePercent:0.##} % |");
-        }
-
+        Table(md, ["gateway", "received", "missing", "dropped by the edge", "complete"],
+            r.Gateways.Select(g => new[] { g.Gateway, $"{g.Received}", $"{g.Missing}", $"{g.Dropped}", $"{g.CompletePercent.ToString("0.##", inv)} %" }));
         md.AppendLine();
         md.AppendLine("## Alerts and how fast they were handled");
         md.AppendLine();
         md.AppendLine(inv, $"Time to acknowledge: median {PilotReport.Hours(a.MedianToAcknowledge)}, 90th percentile {PilotReport.Hours(a.P90ToAcknowledge)} ({a.Acknowledged} of {a.Raised} acknowledged). Time to resolve: median {PilotReport.Hours(a.MedianToResolve)}.");
         md.AppendLine();
-        md.AppendLine("| rule | alerts |");
-        md.AppendLine("|---|---:|");
-        foreach (var (rule, count) in a.ByRule)
-        {
-            md.AppendLine(inv, $"| {rule} | {count} |");
-        }
-
+        Table(md, ["rule", "alerts"], a.ByRule.Select(x => new[] { x.Rule, $"{x.Count}" }));
         md.AppendLine();
         md.AppendLine("## Failures predicted before they happened");
         md.AppendLine();
@@ -184,12 +168,10 @@ public static class ReportCommand
         }
         else
         {
-            md.AppendLine("| device | signal | forecast at | limit crossed at | lead time |");
-            md.AppendLine("|---|---|---|---|---:|");
-            foreach (var p in r.Predictions)
+            Table(md, ["device", "signal", "forecast at", "limit crossed at", "lead time"], r.Predictions.Select(p => new[]
             {
-                md.AppendLine(inv, $"| {p.Device} | {p.Field} | {p.PredictedAt:yyyy-MM-dd HH:mm} | {(p.FailedAt is { } f ? f.ToString("yyyy-MM-dd HH:mm", inv) : "not (yet)")} | {PilotReport.Hours(p.LeadTime)} |");
-            }
+                p.Device, p.Field, p.PredictedAt.ToString("yyyy-MM-dd HH:mm", inv), p.FailedAt?.ToString("yyyy-MM-dd HH:mm", inv) ?? "not (yet)", PilotReport.Hours(p.LeadTime),
+            }), textColumns: 4);
         }
 
         md.AppendLine();
@@ -205,9 +187,14 @@ public static class ReportCommand
         return md.ToString();
     }
 
-    private static TimeSpan? Median(IEnumerable<TimeSpan> values)
+    /// <summary>A Markdown table: the first <paramref name="textColumns"/> columns left-aligned, the figures after them right-aligned.</summary>
+    private static void Table(StringBuilder md, string[] header, IEnumerable<string[]> rows, int textColumns = 1)
     {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? null : sorted[(sorted.Count - 1) / 2];
+        md.AppendLine("| " + string.Join(" | ", header) + " |");
+        md.AppendLine("|" + string.Concat(header.Select((_, i) => i < textColumns ? "---|" : "---:|")));
+        foreach (var row in rows)
+        {
+            md.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
     }
 }

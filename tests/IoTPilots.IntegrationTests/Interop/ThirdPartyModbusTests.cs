@@ -168,11 +168,6 @@ public sealed class ThirdPartyModbusTests
         }
     }
 
-    private sealed class NoSerialPorts : ISerialPorts
-    {
-        public ISerialLine Open(SerialSettings settings) => throw new NotSupportedException("no serial ports in this test");
-    }
-
     /// <summary>Hands the probe our end of the pty, whatever device it names; the probe's dispose leaves it open.</summary>
     private sealed class OneLine(ISerialLine line) : ISerialPorts
     {
