@@ -1,3 +1,5 @@
+using IoTPilots.Devices;
+
 namespace IoTPilots.Edge.Modbus;
 
 /// <summary>Modbus master: typed calls for each public function code, over any <see cref="IModbusTransport"/>.</summary>

@@ -26,15 +26,6 @@ public enum ExceptionCode : byte
     GatewayTargetFailedToRespond = 0x0B,
 }
 
-/// <summary>The four data tables of the Modbus data model [DOMAIN M1].</summary>
-public enum Table
-{
-    Coil,
-    DiscreteInput,
-    InputRegister,
-    HoldingRegister,
-}
-
 /// <summary>The device answered with an exception response.</summary>
 public sealed class ModbusExceptionResponse(byte unitId, FunctionCode function, ExceptionCode code)
     : Exception($"unit {unitId} refused {function} (FC{(byte)function}): {Describe(code)}")

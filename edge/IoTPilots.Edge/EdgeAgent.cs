@@ -1,4 +1,4 @@
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Publishing;
 using IoTPilots.Edge.Queue;

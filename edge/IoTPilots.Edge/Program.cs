@@ -1,6 +1,6 @@
 using IoTPilots.Config;
 using IoTPilots.Edge;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
 using IoTPilots.Edge.Publishing;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Gpio;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Serial;

@@ -1,6 +1,6 @@
 using System.Net;
 using IoTPilots.Cloud.Influx;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Queue;
 using IoTPilots.FirmwareSim;

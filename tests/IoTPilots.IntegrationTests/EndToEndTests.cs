@@ -1,6 +1,6 @@
 using System.Net;
 using IoTPilots.Cloud.Ingestion;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;

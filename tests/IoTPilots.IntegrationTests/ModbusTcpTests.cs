@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
+using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;
 
 namespace IoTPilots.IntegrationTests;

@@ -1,6 +1,8 @@
 using System.Net;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Probe;
+using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;
 
 namespace IoTPilots.IntegrationTests;

@@ -1,7 +1,8 @@
 using IoTPilots.Contract;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Polling;
+using IoTPilots.FirmwareSim;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,4 +1,5 @@
 using IoTPilots.Edge.Modbus;
+using IoTPilots.FirmwareSim;
 
 namespace IoTPilots.UnitTests;
 

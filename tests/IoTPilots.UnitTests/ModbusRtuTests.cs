@@ -1,4 +1,6 @@
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
+using IoTPilots.FirmwareSim;
 
 namespace IoTPilots.UnitTests;
 

@@ -1,3 +1,4 @@
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Probe;
 

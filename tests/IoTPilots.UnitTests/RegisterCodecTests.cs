@@ -1,4 +1,4 @@
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 
 namespace IoTPilots.UnitTests;

@@ -1,5 +1,5 @@
 using IoTPilots.Config;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 
 namespace IoTPilots.Cloud.Ingestion;
 

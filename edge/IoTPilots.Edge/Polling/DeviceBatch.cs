@@ -1,5 +1,5 @@
 using IoTPilots.Contract;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 
 namespace IoTPilots.Edge.Polling;
 

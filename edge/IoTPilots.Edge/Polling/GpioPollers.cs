@@ -1,7 +1,7 @@
 using System.Device.Gpio;
 using System.Device.I2c;
 using System.Device.Spi;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Gpio;
 
 namespace IoTPilots.Edge.Polling;

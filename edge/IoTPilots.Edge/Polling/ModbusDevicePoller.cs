@@ -1,5 +1,5 @@
 using IoTPilots.Contract;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,4 @@
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Queue;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,5 @@
 using IoTPilots.Contract;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPilots.Edge.Polling;

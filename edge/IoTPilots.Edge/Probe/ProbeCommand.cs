@@ -1,5 +1,5 @@
 using System.Globalization;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Polling;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 
 namespace IoTPilots.Edge.Probe;
 

@@ -1,5 +1,5 @@
 using IoTPilots.Contract;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Gpio;
 using IoTPilots.Edge.Polling;
 using Microsoft.Extensions.Logging.Abstractions;

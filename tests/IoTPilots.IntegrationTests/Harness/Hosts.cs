@@ -2,7 +2,7 @@ using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Edge;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
-using IoTPilots.Edge.Devices;
+using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
 using IoTPilots.Edge.Serial;
+using IoTPilots.FirmwareSim;
+using IoTPilots.FirmwareSim.Serial;
 using IoTPilots.IntegrationTests.Harness;
 
 namespace IoTPilots.IntegrationTests.Interop;

@@ -1,4 +1,5 @@
 using IoTPilots.Edge.Serial;
+using IoTPilots.FirmwareSim.Serial;
 
 namespace IoTPilots.IntegrationTests.Serial;
 

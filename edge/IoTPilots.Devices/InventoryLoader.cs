@@ -1,8 +1,7 @@
 using IoTPilots.Config;
 using IoTPilots.Contract;
-using IoTPilots.Edge.Modbus;
 
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Devices;
 
 /// <summary>
 /// Loads a gateway's inventory file and the device profiles it names, validating every field. Errors are

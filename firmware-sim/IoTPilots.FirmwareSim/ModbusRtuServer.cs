@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Serial;
 
-namespace IoTPilots.Edge.Modbus;
+namespace IoTPilots.FirmwareSim;
 
 /// <summary>
 /// Modbus RTU slave side for simulators: several units on one serial line, as on a real RS-485 bus. Frames

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Devices;
 
 /// <summary>Serial line settings, written as <c>/dev/ttyUSB0?baud=9600&amp;parity=N&amp;data=8&amp;stop=1</c>.</summary>
 /// <remarks>Parity defaults to N: the Modbus serial spec prefers E, but the field probes we ship profiles for come 8N1.</remarks>

@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
+using IoTPilots.Edge.Serial;
 using Microsoft.Win32.SafeHandles;
 
-namespace IoTPilots.Edge.Serial;
+namespace IoTPilots.FirmwareSim.Serial;
 
 /// <summary>
 /// A Linux pseudo-terminal pair standing in for a serial cable. <see cref="SlavePath"/> (e.g. <c>/dev/pts/7</c>)

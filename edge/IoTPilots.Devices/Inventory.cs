@@ -1,4 +1,4 @@
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Devices;
 
 /// <summary>A reusable register map, e.g. one vendor's probe; shipped as a file under profiles/.</summary>
 /// <remarks>A profile is either a Modbus register map (<see cref="Signals"/>) or names an EZO circuit kind.</remarks>

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using IoTPilots.Edge.Modbus;
 
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Devices;
 
 /// <summary>How a value is stored in registers [DOMAIN M1].</summary>
 public enum SignalType

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using IoTPilots.Devices;
+using IoTPilots.Edge.Modbus;
 
-namespace IoTPilots.Edge.Modbus;
+namespace IoTPilots.FirmwareSim;
 
 /// <summary>
 /// The data model of one Modbus unit (server side): four tables of 65,536 items each, and the request handler

@@ -1,6 +1,6 @@
-using IoTPilots.Edge.Modbus;
+using IoTPilots.Devices;
 
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Edge.Modbus;
 
 /// <summary>One read request and the signals it serves.</summary>
 public sealed record ReadBlock(Table Table, ushort Address, ushort Count, IReadOnlyList<SignalDefinition> Signals);

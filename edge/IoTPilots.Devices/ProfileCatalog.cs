@@ -1,6 +1,6 @@
 using IoTPilots.Config;
 
-namespace IoTPilots.Edge.Devices;
+namespace IoTPilots.Devices;
 
 /// <summary>
 /// Finds device profiles by id in a list of directories (first match wins), loading each file once.

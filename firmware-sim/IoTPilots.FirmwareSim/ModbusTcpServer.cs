@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using IoTPilots.Edge.Modbus;
 
-namespace IoTPilots.Edge.Modbus;
+namespace IoTPilots.FirmwareSim;
 
 /// <summary>
 /// Modbus TCP server for simulators and tests: serves any number of <see cref="ModbusSlave"/> units behind one

@@ -1,0 +1,10 @@
+namespace IoTPilots.Devices;
+
+/// <summary>The four data tables of the Modbus data model [DOMAIN M1].</summary>
+public enum Table
+{
+    Coil,
+    DiscreteInput,
+    InputRegister,
+    HoldingRegister,
+}
