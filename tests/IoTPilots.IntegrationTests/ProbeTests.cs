@@ -4,6 +4,7 @@ using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Probe;
 using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;
+using IoTPilots.Testing;
 
 namespace IoTPilots.IntegrationTests;
 

@@ -3,6 +3,7 @@ using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.Edge.Polling;
 using IoTPilots.FirmwareSim;
+using IoTPilots.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,6 +1,7 @@
 using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
 using IoTPilots.FirmwareSim;
+using IoTPilots.Testing;
 
 namespace IoTPilots.UnitTests;
 

@@ -8,6 +8,7 @@ using IoTPilots.Edge.Serial;
 using IoTPilots.FirmwareSim;
 using IoTPilots.FirmwareSim.Serial;
 using IoTPilots.IntegrationTests.Harness;
+using IoTPilots.Testing;
 
 namespace IoTPilots.IntegrationTests.Interop;
 

@@ -1,4 +1,5 @@
 using IoTPilots.Edge.Gpio;
+using IoTPilots.Testing;
 
 namespace IoTPilots.UnitTests.Gpio;
 

@@ -1,4 +1,5 @@
 using IoTPilots.Edge.Serial.Ezo;
+using IoTPilots.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace IoTPilots.UnitTests.Serial;

@@ -2,7 +2,7 @@ using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Serial;
 
-namespace IoTPilots.IntegrationTests.Harness;
+namespace IoTPilots.Testing;
 
 /// <summary>For tests that use Modbus TCP only: any attempt to open a serial port is a test bug.</summary>
 public sealed class NoSerialPorts : ISerialPorts

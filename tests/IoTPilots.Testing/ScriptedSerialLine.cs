@@ -2,7 +2,7 @@ using System.Text;
 using IoTPilots.Edge.Serial;
 using Microsoft.Extensions.Time.Testing;
 
-namespace IoTPilots.UnitTests.Serial;
+namespace IoTPilots.Testing;
 
 /// <summary>
 /// A serial line that plays a script against a <see cref="FakeTimeProvider"/>: bytes the device sends, pauses

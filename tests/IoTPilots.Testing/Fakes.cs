@@ -1,7 +1,7 @@
 using IoTPilots.Edge.Modbus;
 using IoTPilots.FirmwareSim;
 
-namespace IoTPilots.UnitTests;
+namespace IoTPilots.Testing;
 
 /// <summary>An in-memory bus: units are <see cref="ModbusSlave"/>s; a unit missing from the map never answers.</summary>
 public sealed class SlaveTransport : IModbusTransport

@@ -1,12 +1,12 @@
 using System.Device.I2c;
 
-namespace IoTPilots.UnitTests.Gpio;
+namespace IoTPilots.Testing;
 
 /// <summary>
 /// A register-file I2C device in the manner of dotnet/iot's test helper: a write sets the register pointer
 /// (and stores any bytes after it, auto-incrementing); reads return registers from the pointer onwards.
 /// </summary>
-internal sealed class SimulatedI2cDevice(int address = 0x76) : I2cDevice
+public sealed class SimulatedI2cDevice(int address = 0x76) : I2cDevice
 {
     private readonly byte[] _registers = new byte[256];
     private byte _pointer;

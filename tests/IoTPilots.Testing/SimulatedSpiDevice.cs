@@ -1,9 +1,9 @@
 using System.Device.Spi;
 
-namespace IoTPilots.UnitTests.Gpio;
+namespace IoTPilots.Testing;
 
 /// <summary>A read-only SPI slave that clocks out a fixed response, like the MAX31855's 32-bit frame.</summary>
-internal sealed class SimulatedSpiDevice : SpiDevice
+public sealed class SimulatedSpiDevice : SpiDevice
 {
     public override SpiConnectionSettings ConnectionSettings { get; } = new(0, 0) { Mode = SpiMode.Mode0, ClockFrequency = 5_000_000 };
 
