@@ -90,7 +90,8 @@ public class StoringPointWriterTests
                 return new HttpResponseMessage(HttpStatusCode.NoContent);
             }
 
-            var reason = string.Join("\n", parseErrors.Concat(conflict is null ? [] : [conflict]));
+            // influxd 1.6 answers with the write's error first: a conflict hides the parse errors.
+            var reason = conflict ?? string.Join("\n", parseErrors);
             return Reply(HttpStatusCode.BadRequest, $"partial write: {reason} dropped={dropped}");
         }
 
@@ -169,6 +170,24 @@ public class StoringPointWriterTests
         var q = Quarantined(influx);
         Assert.Equal(2, q.Count);
         Assert.All(q, l => Assert.Contains("field type conflict: field wind_m_s of measurement telemetry already exists as type float", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_unparsable_line_hidden_behind_a_type_conflict_is_found_too()
+    {
+        var influx = new FakeInflux();
+        influx.Schema[("telemetry", "wind_m_s")] = "float";
+        var batch = Batch(10);
+        batch[2] = "telemetry,device=d,gateway=gw-2,pilot=port,site=s wind_m_s=\"high\" 1795420000002";
+        batch[6] = "telemetry,device=d,gateway=gw-6,pilot=port,site=s wind_m_s=garbage 1795420000006";
+
+        await Writer(influx).WriteAsync(batch, default);
+
+        Assert.Equal(8, influx.Lines().Count(l => l.StartsWith("telemetry,", StringComparison.Ordinal)));
+        var q = Quarantined(influx);
+        Assert.Equal(2, q.Count);
+        Assert.Contains(q, l => l.Contains("gateway=gw-2", StringComparison.Ordinal) && l.Contains("field type conflict", StringComparison.Ordinal));
+        Assert.Contains(q, l => l.Contains("gateway=gw-6", StringComparison.Ordinal) && l.Contains("unable to parse", StringComparison.Ordinal));
     }
 
     [Fact]

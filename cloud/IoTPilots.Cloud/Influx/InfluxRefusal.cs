@@ -11,7 +11,8 @@ namespace IoTPilots.Cloud.Influx;
 /// '&lt;line&gt;': missing field value dropped=0</c>; every other line is stored;</item>
 /// <item>a field whose type differs from the stored one: <c>partial write: field type conflict: input field "f" on
 /// measurement "m" is type string, already exists as type float dropped=N</c>; the other lines are stored, and
-/// only the first conflict is named even when N counts others;</item>
+/// only the first conflict is named even when N counts others; unparsable lines in the same request are then
+/// not mentioned at all;</item>
 /// <item>two types of a new field within one request: <c>field type conflict</c>, and nothing at all is stored;</item>
 /// <item>points older than a retention policy: <c>partial write: points beyond retention policy dropped=N</c>.</item>
 /// </list>
@@ -67,10 +68,11 @@ public static partial class InfluxRefusal
             }
         }
 
-        // Everything else is stored when it was a partial write whose dropped points are all accounted for
-        // (parse failures are not counted in dropped=N; shard-level drops are).
+        // Everything else is known to be stored only after a partial write of parse errors alone (dropped=0). A type
+        // conflict hides the request's parse errors (influxd 1.6 answers with the write's error before the parse
+        // error), so after one the rest must be sent again.
         var dropped = Dropped().Match(error) is { Success: true } d ? long.Parse(d.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
-        var restStored = error.StartsWith("partial write", StringComparison.Ordinal) && dropped == conflicts && bad.Count > 0;
+        var restStored = error.StartsWith("partial write", StringComparison.Ordinal) && dropped == 0 && conflicts == 0 && bad.Count > 0;
         return new Analysis(bad, restStored);
     }
 

@@ -24,9 +24,13 @@ public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeP
 
     private long _lastStampMs;
     private long _refused;
+    private long _tooLarge;
 
     /// <summary>Lines quarantined because InfluxDB refused them, since start.</summary>
     public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>Requests InfluxDB refused as too large (HTTP 413) and that were split, since start.</summary>
+    public long TooLarge => Interlocked.Read(ref _tooLarge);
 
     public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
@@ -64,6 +68,7 @@ public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeP
 
         if (refusal.Status == 413)
         {
+            Interlocked.Increment(ref _tooLarge);
             if (lines.Count == 1)
             {
                 Quarantine(quarantine, lines[0], $"HTTP 413: one line is larger than the server's request limit: {InfluxRefusal.WithoutContent(refusal.Error)}");

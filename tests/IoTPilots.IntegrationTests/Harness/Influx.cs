@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IoTPilots.Cloud.Influx;
+using IoTPilots.Cloud.Ingestion;
 
 namespace IoTPilots.IntegrationTests.Harness;
 
@@ -35,5 +36,25 @@ public static class InfluxExtensions
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// Every seq from 1 up (the edge numbers from 1; tests' probes use 0) the raw delivery ledger holds for a gateway, all
+    /// epochs or one kind, read straight from its range points.
+    /// </summary>
+    public static async Task<SeqSet> LedgerSeqsAsync(this InfluxWriter influx, string gateway, string? kind = null)
+    {
+        var source = influx.Endpoint.UseV2Api ? LineProtocol.LedgerMeasurement : $"\"{DeliveryLedger.RetentionPolicy}\".\"{LineProtocol.LedgerMeasurement}\"";
+        var seqs = new SeqSet();
+        foreach (var row in await influx.RowsAsync($"SELECT \"first_seq\", \"last_seq\", \"seqs\" FROM {source} WHERE gateway = '{gateway}'" + (kind is null ? "" : $" AND kind = '{kind}'")))
+        {
+            var bits = row["seqs"].ValueKind == JsonValueKind.String ? row["seqs"].GetString() : null;
+            foreach (var (from, to) in DeliveryLedger.Runs((long)row["first_seq"].GetDouble(), (long)row["last_seq"].GetDouble(), bits))
+            {
+                seqs.Add(Math.Max(1, from), to);
+            }
+        }
+
+        return seqs;
     }
 }
