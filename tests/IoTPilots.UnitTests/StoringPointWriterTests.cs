@@ -24,6 +24,8 @@ public class StoringPointWriterTests
 
         public string? RequestError { get; init; }
 
+        public HashSet<string> MissingPolicies { get; } = [];
+
         /// <summary>Stored points by retention policy ("" the default) and series+time, as InfluxDB keys them.</summary>
         public Dictionary<string, Dictionary<string, string>> Stored { get; } = [];
 
@@ -39,6 +41,18 @@ public class StoringPointWriterTests
         {
             Requests++;
             var body = await request.Content!.ReadAsByteArrayAsync(cancellationToken);
+            if (request.RequestUri!.AbsolutePath == "/query")
+            {
+                var q = System.Web.HttpUtility.ParseQueryString(Encoding.UTF8.GetString(body))["q"] ?? "";
+                MissingPolicies.RemoveWhere(p => q.StartsWith($"CREATE RETENTION POLICY \"{p}\"", StringComparison.Ordinal));
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"results\":[{\"statement_id\":0}]}") };
+            }
+
+            if (System.Web.HttpUtility.ParseQueryString(request.RequestUri.Query)["rp"] is { } policy && MissingPolicies.Contains(policy))
+            {
+                return Reply(HttpStatusCode.BadRequest, $"retention policy not found: {policy}");
+            }
+
             if (body.Length > MaxBodyBytes)
             {
                 Status413++;
@@ -227,6 +241,19 @@ public class StoringPointWriterTests
 
         Assert.Equal(3, influx.Lines().Count());
         Assert.Equal(["delivery_ledger,gateway=gw-1,kind=telemetry,worker=w1 first_seq=1i,last_seq=3i,messages=3i 1795420800000"], influx.Lines(DeliveryLedger.RetentionPolicy));
+    }
+
+    [Fact]
+    public async Task A_missing_ledger_retention_policy_is_created_and_the_ledger_written()
+    {
+        var influx = new FakeInflux { MissingPolicies = { DeliveryLedger.RetentionPolicy } };
+        var batch = Batch(3);
+        batch.Add(LineProtocol.Ledger("gw-1", "", 1, "telemetry"));
+
+        await Writer(influx).WriteAsync(batch, default);
+
+        Assert.Empty(influx.MissingPolicies);
+        Assert.Single(influx.Lines(DeliveryLedger.RetentionPolicy));
     }
 
     [Fact]

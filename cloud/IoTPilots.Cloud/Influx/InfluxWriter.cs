@@ -134,6 +134,11 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         {
             // Made earlier with another duration (an operator's choice): keep it.
         }
+        catch (InfluxRejectedException ex)
+        {
+            // E.g. a user without the right to create it: the writes that need it are held until someone does.
+            throw new InfluxUnavailableException($"could not create retention policy {name} on {Endpoint.Database} ({ex.Message}); create it, or give the user the right", null, ex);
+        }
     }
 
     /// <summary>Creates the database and the delivery ledger's retention policy if they are missing (InfluxDB 1.x; a no-op on the v2 API).</summary>

@@ -41,7 +41,18 @@ public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeP
         {
             // Stamped now, at this attempt, so the accountant's window sees them even after a long outage.
             var ranges = DeliveryLedger.RangeLines(entries, worker, NextStamp);
-            await StoreAsync(ranges, influx.Endpoint.UseV2Api ? null : DeliveryLedger.RetentionPolicy, quarantine, cancellationToken).ConfigureAwait(false);
+            var rp = influx.Endpoint.UseV2Api ? null : DeliveryLedger.RetentionPolicy;
+            try
+            {
+                await StoreAsync(ranges, rp, quarantine, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InfluxUnavailableException ex) when (ex.Message.Contains("retention policy not found", StringComparison.Ordinal))
+            {
+                // A database made before the ledger had its own policy, by someone else: make it, then try again.
+                logger.LogWarning("Creating the retention policy {Policy} the delivery ledger is written to", rp);
+                await influx.EnsureRetentionPolicyAsync(DeliveryLedger.RetentionPolicy, DeliveryLedger.Retention, cancellationToken).ConfigureAwait(false);
+                await StoreAsync(ranges, rp, quarantine, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (quarantine.Count > 0)
