@@ -145,6 +145,9 @@ public sealed class InfluxRefusalTests(Servers servers)
 
         Assert.Equal(10 * perGateway, await CountAsync(influx, $"SELECT count(do_mg_l) FROM telemetry WHERE gateway =~ /^gw-r[0-9]$/ AND time > '{Start.AddSeconds(-1):O}'"));
         Assert.True(((StoringPointWriter)cloud.Services.GetRequiredService<IPointWriter>()).TooLarge > 0, "no batch was large enough to be refused: the test proves nothing");
+        // The ledger holds a point per batch and gateway, not one per message.
+        var ledgerPoints = await CountAsync(influx, $"SELECT count(\"first_seq\") FROM \"{DeliveryLedger.RetentionPolicy}\".\"{LineProtocol.LedgerMeasurement}\" WHERE gateway = 'gw-r3'");
+        Assert.InRange(ledgerPoints, 1, perGateway / 2);
         await Eventually.TrueAsync(
             async () => (await influx.RowsAsync("SELECT last(received), last(missing) FROM delivery WHERE gateway = 'gw-r3'")) is [var row]
                 && (long)row["last"].GetDouble() == perGateway && (long)row["last_1"].GetDouble() == 0,
