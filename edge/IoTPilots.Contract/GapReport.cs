@@ -12,6 +12,22 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
     /// <summary>The numbering <see cref="Seq"/>, <see cref="FirstSeq"/> and <see cref="LastSeq"/> belong to (see <see cref="TelemetryMessage.Epoch"/>).</summary>
     public string Epoch { get; init; } = "";
 
+    /// <summary>
+    /// Of <see cref="Messages"/>, how many were refused before they got a sequence number (a full queue in
+    /// drop-newest mode): they leave no hole in the numbering, so they must not explain one. Null in reports from
+    /// edges older than this field; <see cref="NumberedMessages"/> then infers it.
+    /// </summary>
+    public int? Unnumbered { get; init; }
+
+    /// <summary>
+    /// Dropped messages that had a sequence number, so the holes they explain. Older edges did not say: their
+    /// drop-newest reports carry <c>first_seq</c> 0 (no seq at all), and a numbered drop spans at most
+    /// <c>last_seq − first_seq + 1</c> numbers.
+    /// </summary>
+    public long NumberedMessages => Unnumbered is { } u
+        ? Math.Max(0, Messages - u)
+        : FirstSeq <= 0 ? 0 : Math.Min(Messages, LastSeq - FirstSeq + 1);
+
     public static string Topic(string site, string gateway) => Topics.Status(site, gateway)[..^"status".Length] + "gap";
 
     public byte[] Encode() => GatewayJson.Encode(Site, Gateway, json =>
@@ -25,6 +41,11 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
         json.WriteNumber("first_seq", FirstSeq);
         json.WriteNumber("last_seq", LastSeq);
         json.WriteNumber("messages", Messages);
+        if (Unnumbered is { } unnumbered)
+        {
+            json.WriteNumber("unnumbered", unnumbered);
+        }
+
         json.WriteNumber("readings", Readings);
         json.WriteNumber("from", From.ToUnixTimeMilliseconds());
         json.WriteNumber("to", To.ToUnixTimeMilliseconds());
@@ -46,6 +67,14 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
             }
 
             var epoch = r.TryGetProperty("epoch", out var e) ? e.GetString() ?? "" : "";
+            int? unnumbered = r.TryGetProperty("unnumbered", out var u) ? u.GetInt32() : null;
+            var messages = r.GetProperty("messages").GetInt32();
+            if (unnumbered is < 0 || unnumbered > messages)
+            {
+                error = $"$.unnumbered: {unnumbered} is not between 0 and messages ({messages})";
+                return null;
+            }
+
             if (!TelemetryMessage.IsValidEpoch(epoch))
             {
                 error = $"$.epoch: '{epoch}' is not a valid epoch";
@@ -58,11 +87,11 @@ public sealed record GapReport(string Site, string Gateway, long Seq, long First
                 r.GetProperty("seq").GetInt64(),
                 r.GetProperty("first_seq").GetInt64(),
                 r.GetProperty("last_seq").GetInt64(),
-                r.GetProperty("messages").GetInt32(),
+                messages,
                 r.GetProperty("readings").GetInt64(),
                 DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("from").GetInt64()),
                 DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("to").GetInt64()),
-                r.GetProperty("reason").GetString() ?? "") { Epoch = epoch };
+                r.GetProperty("reason").GetString() ?? "") { Epoch = epoch, Unnumbered = unnumbered };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {

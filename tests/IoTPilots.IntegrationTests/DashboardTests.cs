@@ -71,7 +71,7 @@ public sealed class DashboardTests(Servers servers)
             $"alerts,device=dev-1,event=raised,field=zone_temp_c,gateway=gw-1,pilot=factory,rule=furnace-zone-missing,severity=critical,site=s alert_id=2i,message=\"no data\" {now - 30_000}",
             $"alerts,device=dev-1,event=raised,field=wind_m_s,gateway=gw-1,pilot=port,rule=wind-stop,severity=critical,site=s alert_id=3i,value=21.5,message=\"wind\" {now - 30_000}",
             $"quarantine,reason=MalformedJson topic=\"t\",error=\"e\",bytes=3i {now - 30_000}",
-            "delivery_gap,gateway=gw-1,site=s first_seq=5i,last_seq=9i,messages=5i,readings=15i,from=0i,to=0i,reason=\"byte budget full (drop-oldest)\" 10",
+            "delivery_gap,gateway=gw-1,site=s first_seq=5i,last_seq=9i,messages=5i,unnumbered=0i,readings=15i,from=0i,to=0i,reason=\"byte budget full (drop-oldest)\" 10",
         ], CancellationToken.None);
         var influxQl = query.Replace("$timeFilter", "time > now() - 1h", StringComparison.Ordinal).Replace("$__interval", "10s", StringComparison.Ordinal);
 

@@ -69,7 +69,7 @@ public sealed class ScaleOutTests(Servers servers)
         }
 
         await Eventually.TrueAsync(
-            async () => (await influx.RowsAsync($"SELECT count(seq) FROM delivery_ledger WHERE gateway = '{gateway}' AND kind = 'telemetry' AND time > 0")) is [var r] && (long)r["count"].GetDouble() == count,
+            async () => (await influx.LedgerSeqsAsync(gateway, "telemetry")).Count == count,
             TimeSpan.FromSeconds(60),
             $"all {count} messages in the ledger");
         var points = await influx.RowsAsync($"SELECT count(vib_mm_s) FROM telemetry WHERE gateway = '{gateway}' AND time > '{start.AddSeconds(-1):O}'");

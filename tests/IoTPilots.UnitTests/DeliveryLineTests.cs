@@ -31,7 +31,7 @@ public class DeliveryLineTests
         Assert.Equal(gap, decoded);
         Assert.Equal("", error);
         Assert.Equal("pilots/v1/s/gw-1/gap", GapReport.Topic("s", "gw-1"));
-        Assert.StartsWith("delivery_gap,gateway=gw-1,site=s first_seq=10i,last_seq=20i,messages=11i,readings=33i,", LineProtocol.Gap(gap), StringComparison.Ordinal);
+        Assert.StartsWith("delivery_gap,gateway=gw-1,site=s first_seq=10i,last_seq=20i,messages=11i,unnumbered=0i,readings=33i,", LineProtocol.Gap(gap), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -229,4 +229,34 @@ public sealed class DiskQueueTests : IDisposable
         Assert.Equal((1L, 2L, 2), (gap.FirstSeq, gap.LastSeq, gap.Messages));
         Assert.Contains("age budget", gap.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Drop_newest_reports_its_refusals_as_unnumbered_so_they_explain_no_hole()
+    {
+        using var q = Open(maxBytes: 1000, onFull: FullPolicy.DropNewest);
+        var refused = Enumerable.Range(0, 20).Select(_ => Append(q)).Count(r => r is null);
+        q.Ack(1);
+        q.Ack(2);
+
+        Assert.NotNull(Append(q));
+
+        var gap = Assert.Single(_gaps);
+        Assert.True(refused > 0);
+        Assert.Equal((0L, 0L, refused, refused), (gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Unnumbered));
+    }
+
+    [Fact]
+    public void A_gap_mixing_expired_and_refused_messages_counts_only_the_refused_as_unnumbered()
+    {
+        using var q = Open(maxBytes: 1000, onFull: FullPolicy.DropNewest);
+        var stored = Enumerable.Range(0, 20).Select(_ => Append(q)).Count(r => r is not null);
+        var refused = 20 - stored;
+        _time.Advance(TimeSpan.FromDays(2));
+
+        // The age budget drops every stored (numbered) record; then this one fits.
+        Assert.NotNull(Append(q));
+
+        var gap = Assert.Single(_gaps);
+        Assert.Equal((1L, (long)stored, stored + refused, refused), (gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Unnumbered));
+    }
 }

@@ -21,6 +21,9 @@ public sealed class InfluxUnavailableException(string message, TimeSpan? retryAf
 /// <summary>The server refused the points themselves (HTTP 400, e.g. a field type conflict); retrying cannot help.</summary>
 public sealed class InfluxRejectedException(string message) : Exception(message);
 
+/// <summary>InfluxDB refused a write request: HTTP 400, 413 or 422, with its error sentence.</summary>
+public sealed record WriteRefusal(int Status, string Error);
+
 /// <summary>
 /// A small InfluxDB HTTP client for the API every version shares: <c>/write</c> (1.x, and the v1 compatibility
 /// endpoint of 2.x and 3.x) or <c>/api/v2/write</c>, gzip-compressed, with token or basic auth, and
@@ -32,15 +35,29 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
 
     public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
+        if (await SendAsync(lines, null, cancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            throw new InfluxRejectedException($"InfluxDB refused {lines.Count} lines: HTTP {refusal.Status} {refusal.Error}");
+        }
+    }
+
+    /// <summary>
+    /// One write request: null when InfluxDB stored every line, the refusal when it answered 400, 413 or 422 (the
+    /// data, or the size of the request, is the problem: retrying the same request cannot help). Throws
+    /// <see cref="InfluxUnavailableException"/> for everything worth retrying. <paramref name="retentionPolicy"/>
+    /// names a 1.x retention policy (ignored on the v2 API, where the bucket decides).
+    /// </summary>
+    public async Task<WriteRefusal?> SendAsync(IReadOnlyList<string> lines, string? retentionPolicy, CancellationToken cancellationToken)
+    {
         if (lines.Count == 0)
         {
-            return;
+            return null;
         }
 
         var db = Uri.EscapeDataString(Endpoint.Database);
         var path = Endpoint.UseV2Api
             ? $"api/v2/write?bucket={db}&org={Uri.EscapeDataString(Endpoint.Org ?? "")}&precision=ms"
-            : $"write?db={db}&precision=ms";
+            : $"write?db={db}&precision=ms" + (retentionPolicy is { Length: > 0 } rp ? $"&rp={Uri.EscapeDataString(rp)}" : "");
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Endpoint.BaseUri, path));
         request.Content = Gzip(lines);
         Authorize(request);
@@ -62,14 +79,14 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         {
             if (response.IsSuccessStatusCode)
             {
-                return;
+                return null;
             }
 
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity)
             {
-                throw new InfluxRejectedException($"InfluxDB refused {lines.Count} lines: HTTP {status} {body.Trim()}");
+                return new WriteRefusal(status, ErrorText(body));
             }
 
             // 429, 503 and every other failure are the server's trouble, not the data's: retry, honoring Retry-After.
@@ -79,7 +96,52 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         }
     }
 
-    /// <summary>Creates the database if it is missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
+    /// <summary>The error sentence of a refusal: <c>{"error":...}</c> (1.x) or <c>{"message":...}</c> (2.x), else the body.</summary>
+    private static string ErrorText(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            foreach (var name in (string[])["error", "message"])
+            {
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.String)
+                {
+                    return e.GetString()!;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return body.Trim();
+    }
+
+    /// <summary>Creates the retention policy if it is missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
+    public async Task EnsureRetentionPolicyAsync(string name, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        if (Endpoint.UseV2Api)
+        {
+            return;
+        }
+
+        var hours = Math.Max(1, (long)duration.TotalHours).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            using var doc = await QueryAsync($"CREATE RETENTION POLICY \"{name}\" ON \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\" DURATION {hours}h REPLICATION 1", cancellationToken, post: true).ConfigureAwait(false);
+        }
+        catch (InfluxRejectedException ex) when (ex.Message.Contains("already exists", StringComparison.Ordinal))
+        {
+            // Made earlier with another duration (an operator's choice): keep it.
+        }
+        catch (InfluxRejectedException ex)
+        {
+            // E.g. a user without the right to create it: the writes that need it are held until someone does.
+            throw new InfluxUnavailableException($"could not create retention policy {name} on {Endpoint.Database} ({ex.Message}); create it, or give the user the right", null, ex);
+        }
+    }
+
+    /// <summary>Creates the database and the delivery ledger's retention policy if they are missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
     public async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
     {
         if (Endpoint.UseV2Api)
@@ -87,7 +149,11 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
             return;
         }
 
-        using var doc = await QueryAsync($"CREATE DATABASE \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\"", cancellationToken, post: true).ConfigureAwait(false);
+        using (await QueryAsync($"CREATE DATABASE \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\"", cancellationToken, post: true).ConfigureAwait(false))
+        {
+        }
+
+        await EnsureRetentionPolicyAsync(DeliveryLedger.RetentionPolicy, DeliveryLedger.Retention, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs an InfluxQL query against the configured database and returns the JSON response.</summary>

@@ -21,12 +21,14 @@ public static class LineProtocol
     public const string QualityMeasurement = "telemetry_quality";
 
     /// <summary>
-    /// One point per received message sequence number, per gateway and numbering epoch (tag <c>epoch</c>, absent
-    /// for gateways that send none), timestamped with the sequence number itself (ms after 1970): a redelivered
-    /// message overwrites its own point, so count() is the number of distinct messages received, whichever worker
-    /// stored them.
+    /// The raw delivery ledger: which sequence numbers were stored, per gateway, numbering epoch (tag <c>epoch</c>,
+    /// absent for gateways that send none), kind and worker, as range points (<see cref="DeliveryLedger"/>) in a
+    /// retention policy of their own. The entry lines <see cref="Ledger"/> makes are folded into them before writing.
     /// </summary>
     public const string LedgerMeasurement = "delivery_ledger";
+
+    /// <summary>The accountant's rolling summary per gateway and epoch: the stored seqs as ranges, and how far it has read.</summary>
+    public const string EpochMeasurement = "delivery_epoch";
 
     /// <summary>The edge's gap reports: what its queue dropped, by sequence range.</summary>
     public const string GapMeasurement = "delivery_gap";
@@ -40,11 +42,12 @@ public static class LineProtocol
     /// <summary>Messages refused by the contract, with the reason; never the telemetry itself.</summary>
     public const string QuarantineMeasurement = "quarantine";
 
+    /// <summary>A ledger entry: one stored message (see <see cref="DeliveryLedger.Fold"/>).</summary>
     public static string Ledger(string gateway, string epoch, long seq, string kind) =>
         $"{LedgerMeasurement},{EpochTag(epoch)}gateway={EscapeKey(gateway)},kind={kind} seq={seq.ToString(CultureInfo.InvariantCulture)}i {seq.ToString(CultureInfo.InvariantCulture)}";
 
     public static string Gap(GapReport gap) =>
-        $"{GapMeasurement},{EpochTag(gap.Epoch)}gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,readings={gap.Readings}i," +
+        $"{GapMeasurement},{EpochTag(gap.Epoch)}gateway={EscapeKey(gap.Gateway)},site={EscapeKey(gap.Site)} first_seq={gap.FirstSeq}i,last_seq={gap.LastSeq}i,messages={gap.Messages}i,unnumbered={gap.Messages - gap.NumberedMessages}i,readings={gap.Readings}i," +
         $"from={gap.From.ToUnixTimeMilliseconds()}i,to={gap.To.ToUnixTimeMilliseconds()}i,reason={EscapeStringField(gap.Reason)} {gap.Seq.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>One alert event at its time (the edge's sampling time for rule events, the clock for acknowledgements).</summary>
@@ -64,8 +67,16 @@ public static class LineProtocol
     private static string EpochTag(string epoch) => epoch.Length > 0 ? $"epoch={EscapeKey(epoch)}," : "";
 
     public static string Quarantine(RejectReason reason, string topic, string error, int bytes, long timestampMs) =>
-        $"{QuarantineMeasurement},reason={EscapeKey(reason.ToString())} topic={EscapeStringField(topic.Length > 200 ? topic[..200] : topic)}," +
+        Quarantine(reason.ToString(), topic, error, bytes, timestampMs);
+
+    /// <summary>A quarantine point for a reason outside the contract's (e.g. InfluxDB refusing a line; then <paramref name="topic"/> names its series).</summary>
+    public static string Quarantine(string reason, string topic, string error, int bytes, long timestampMs) =>
+        $"{QuarantineMeasurement},reason={EscapeKey(reason)} topic={EscapeStringField(topic.Length > 200 ? topic[..200] : topic)}," +
         $"error={EscapeStringField(error.Length > 500 ? error[..500] : error)},bytes={bytes.ToString(CultureInfo.InvariantCulture)}i {timestampMs.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The rolling summary of one epoch; time 0, so each write replaces the last.</summary>
+    public static string Epoch(string gateway, string epoch, long received, long maxSeq, string ranges, long cursorMs) =>
+        $"{EpochMeasurement},{EpochTag(epoch)}gateway={EscapeKey(gateway)} received={received}i,max_seq={maxSeq}i,ranges={EscapeStringField(ranges)},cursor={cursorMs}i 0";
 
     public static string Delivery(string gateway, long received, long missing, long dropped, long timestampMs) =>
         $"{DeliveryMeasurement},gateway={EscapeKey(gateway)} received={received}i,missing={missing}i,dropped={dropped}i {timestampMs.ToString(CultureInfo.InvariantCulture)}";

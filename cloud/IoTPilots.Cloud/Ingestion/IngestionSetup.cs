@@ -14,7 +14,7 @@ public static class IngestionSetup
         services.AddSingleton<IngestionStats>();
         services.AddSingleton<IngestionSubscription>();
         services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
-        services.AddSingleton<IPointWriter>(sp => sp.GetRequiredService<InfluxWriter>());
+        services.AddSingleton<IPointWriter>(sp => ActivatorUtilities.CreateInstance<StoringPointWriter>(sp, options.Worker));
         services.AddHostedService<IngestionService>();
         services.AddSingleton<DeliveryAccountant>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryAccountant>());

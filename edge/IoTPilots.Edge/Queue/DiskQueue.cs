@@ -22,8 +22,12 @@ public enum AgePolicy
     Keep,
 }
 
-/// <summary>What the queue dropped, and why: sent later as a gap record so the loss is never silent.</summary>
-public sealed record GapInfo(long FirstSeq, long LastSeq, int Messages, long Readings, DateTimeOffset From, DateTimeOffset To, string Reason);
+/// <summary>
+/// What the queue dropped, and why: sent later as a gap record so the loss is never silent. <see cref="Unnumbered"/>
+/// counts the messages among <see cref="Messages"/> refused before they got a sequence number (drop-newest): they
+/// leave no hole in FirstSeq..LastSeq, and the cloud must not subtract them from the holes it finds.
+/// </summary>
+public sealed record GapInfo(long FirstSeq, long LastSeq, int Messages, long Readings, DateTimeOffset From, DateTimeOffset To, string Reason, int Unnumbered = 0);
 
 public sealed record DiskQueueOptions
 {
@@ -266,7 +270,7 @@ public sealed class DiskQueue : IDisposable
         {
             // Drop-newest: the new record is the loss. Its seq is not used, so it leaves no hole in the sequence.
             // The gap record follows the next record that fits, so a full queue is not flooded with them.
-            NoteDrop(new GapInfo(0, 0, 1, readings, oldestReading, oldestReading, "byte budget full (drop-newest)"));
+            NoteDrop(new GapInfo(0, 0, 1, readings, oldestReading, oldestReading, "byte budget full (drop-newest)", Unnumbered: 1));
             DroppedMessages++;
             return null;
         }
@@ -356,6 +360,7 @@ public sealed class DiskQueue : IDisposable
                 FirstSeq = _pendingGap.FirstSeq == 0 ? drop.FirstSeq : Math.Min(_pendingGap.FirstSeq, drop.FirstSeq == 0 ? long.MaxValue : drop.FirstSeq),
                 LastSeq = Math.Max(_pendingGap.LastSeq, drop.LastSeq),
                 Messages = _pendingGap.Messages + drop.Messages,
+                Unnumbered = _pendingGap.Unnumbered + drop.Unnumbered,
                 Readings = _pendingGap.Readings + drop.Readings,
                 From = drop.From < _pendingGap.From ? drop.From : _pendingGap.From,
                 To = drop.To > _pendingGap.To ? drop.To : _pendingGap.To,

@@ -35,7 +35,7 @@ public sealed class EdgeQueue : IDisposable
                 FsyncEachAppend = settings.Fsync,
                 GapRecord = (gap, seq, epoch) => (
                     GapReport.Topic(inventory.Site, inventory.Gateway),
-                    new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason) { Epoch = epoch }.Encode()),
+                    new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason) { Epoch = epoch, Unnumbered = gap.Unnumbered }.Encode()),
             },
             time,
             logger);

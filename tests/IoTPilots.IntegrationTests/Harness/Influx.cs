@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IoTPilots.Cloud.Influx;
+using IoTPilots.Cloud.Ingestion;
 
 namespace IoTPilots.IntegrationTests.Harness;
 
@@ -36,4 +37,31 @@ public static class InfluxExtensions
 
         return rows;
     }
+
+    /// <summary>
+    /// Every seq from 1 up (the edge numbers from 1; tests' probes use 0) the raw delivery ledger holds for a gateway,
+    /// one kind or all, per epoch ("" for none), read straight from its range points.
+    /// </summary>
+    public static async Task<Dictionary<string, SeqSet>> LedgerEpochsAsync(this InfluxWriter influx, string gateway, string? kind = null)
+    {
+        var source = influx.Endpoint.UseV2Api ? LineProtocol.LedgerMeasurement : $"\"{DeliveryLedger.RetentionPolicy}\".\"{LineProtocol.LedgerMeasurement}\"";
+        var epochs = new Dictionary<string, SeqSet>();
+        var query = $"SELECT \"first_seq\", \"last_seq\", \"seqs\" FROM {source} WHERE gateway = '{gateway}'" + (kind is null ? "" : $" AND kind = '{kind}'") + " GROUP BY epoch";
+        foreach (var row in await influx.RowsAsync(query))
+        {
+            var epoch = row.TryGetValue("epoch", out var e) ? e.GetString() ?? "" : "";
+            var seqs = epochs.TryGetValue(epoch, out var set) ? set : epochs[epoch] = new SeqSet();
+            var bits = row["seqs"].ValueKind == JsonValueKind.String ? row["seqs"].GetString() : null;
+            foreach (var (from, to) in DeliveryLedger.Runs((long)row["first_seq"].GetDouble(), (long)row["last_seq"].GetDouble(), bits))
+            {
+                seqs.Add(Math.Max(1, from), to);
+            }
+        }
+
+        return epochs;
+    }
+
+    /// <summary>The seqs of a gateway that has one epoch (see <see cref="LedgerEpochsAsync"/>).</summary>
+    public static async Task<SeqSet> LedgerSeqsAsync(this InfluxWriter influx, string gateway, string? kind = null) =>
+        (await influx.LedgerEpochsAsync(gateway, kind)).Values.SingleOrDefault() ?? new SeqSet();
 }

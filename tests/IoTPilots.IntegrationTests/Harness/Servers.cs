@@ -18,7 +18,9 @@ public sealed class Servers : IAsyncLifetime
     private readonly Dictionary<string, (string File, string Arguments, int Port)> _commands = [];
     private readonly string _dir = Directory.CreateTempSubdirectory("pilots-it-").FullName;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly SemaphoreSlim _limitedGate = new(1, 1);
     private string? _influxUrl;
+    private string? _limitedInfluxUrl;
 
     public MqttEndpoint Mqtt { get; private set; } = null!;
 
@@ -82,11 +84,38 @@ public sealed class Servers : IAsyncLifetime
         return port;
     }
 
-    private async Task<int> StartInfluxAsync()
+    /// <summary>
+    /// A fresh database on a second InfluxDB, started on first use, that refuses (HTTP 413) any write request whose
+    /// body is larger than <paramref name="maxBodyBytes"/> (gzip-compressed, as sent): InfluxDB 1.x's
+    /// <c>[http] max-body-size</c>. One limit per test run: the first caller's.
+    /// </summary>
+    public async Task<InfluxWriter> NewLimitedDatabaseAsync(string prefix, int maxBodyBytes)
+    {
+        await _limitedGate.WaitAsync();
+        try
+        {
+            _limitedInfluxUrl ??= $"http://127.0.0.1:{await StartInfluxAsync("influxd-limited", maxBodyBytes)}";
+        }
+        finally
+        {
+            _limitedGate.Release();
+        }
+
+        var writer = new InfluxWriter(_http, InfluxEndpoint.FromEnvironment(name => name switch
+        {
+            "PILOTS_INFLUX_URL" => _limitedInfluxUrl,
+            "PILOTS_INFLUX_DB" => $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 60)],
+            _ => null,
+        }));
+        await writer.EnsureDatabaseAsync(CancellationToken.None);
+        return writer;
+    }
+
+    private async Task<int> StartInfluxAsync(string name = "influxd", int? maxBodyBytes = null)
     {
         var port = FreePort();
         var rpc = FreePort();
-        var data = Directory.CreateDirectory(Path.Combine(_dir, "influxdb")).FullName;
+        var data = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
         var config = Path.Combine(data, "influxdb.conf");
         await File.WriteAllTextAsync(config, $"""
             reporting-disabled = true
@@ -103,14 +132,15 @@ public sealed class Servers : IAsyncLifetime
               enabled = true
               bind-address = "127.0.0.1:{port}"
               log-enabled = false
+            {(maxBodyBytes is { } max ? $"  max-body-size = {max}" : "")}
             [logging]
               level = "warn"
             [continuous_queries]
               enabled = false
             """);
-        _commands["influxd"] = (Find("influxd", "/usr/bin/influxd"), $"run -config {config}", port);
-        Start(_commands["influxd"].File, _commands["influxd"].Arguments, "influxd");
-        await WaitForPortAsync(port, "influxd");
+        _commands[name] = (Find("influxd", "/usr/bin/influxd"), $"run -config {config}", port);
+        Start(_commands[name].File, _commands[name].Arguments, name);
+        await WaitForPortAsync(port, name);
         return port;
     }
 
@@ -136,7 +166,7 @@ public sealed class Servers : IAsyncLifetime
     /// <summary>Stops a server this harness started ("mosquitto" or "influxd") as an operator or systemd would (SIGTERM).</summary>
     public void Stop(string name)
     {
-        var process = _processes.Single(p => p.StartInfo.FileName == _commands[name].File && !p.HasExited);
+        var process = _processes.Single(p => p.StartInfo.FileName == _commands[name].File && p.StartInfo.Arguments == _commands[name].Arguments && !p.HasExited);
         ChildProcess.Terminate(process);
     }
 
