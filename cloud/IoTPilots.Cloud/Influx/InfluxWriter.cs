@@ -179,8 +179,10 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         {
             if (result.TryGetProperty("error", out var error))
             {
+                // Read the message before disposing: the element belongs to the document.
+                var message = error.GetString();
                 doc.Dispose();
-                throw new InfluxRejectedException($"InfluxQL error in '{influxQl}': {error.GetString()}");
+                throw new InfluxRejectedException($"InfluxQL error in '{influxQl}': {message}");
             }
         }
 

@@ -55,6 +55,12 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
                 {
                     logger.LogDebug("Delivery summary skipped: {Error}", ex.Message);
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The summary is a report, never the data path: whatever goes wrong in one round must not stop the
+                    // host (a BackgroundService that throws stops the whole cloud, ingestion included).
+                    logger.LogWarning(ex, "Delivery summary failed; trying again next round");
+                }
             }
         }
         catch (OperationCanceledException)
