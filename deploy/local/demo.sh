@@ -5,12 +5,14 @@ source "$PILOTS_ROOT/deploy/local/build.sh"
 GATEWAYS=(gw-aqua-01 gw-factory-01 gw-port-01)
 
 demo_main() {
-  local minutes="" scenario="baseline"
+  local minutes="" scenario="baseline" sim_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --minutes) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--minutes needs a number"; minutes=$2; shift 2 ;;
       --scenario) [ $# -ge 2 ] || die "--scenario needs a name"; scenario=$2; shift 2 ;;
-      *) die "demo: unknown argument '$1' (expected --minutes N, --scenario NAME[,NAME...])" ;;
+      # Checked by the simulator itself (a whole number of ms, and only with slow-link), which exits 2 naming it.
+      --rtt-ms) [ $# -ge 2 ] || die "--rtt-ms needs a number of milliseconds"; sim_args+=(--rtt-ms "$2"); shift 2 ;;
+      *) die "demo: unknown argument '$1' (expected --minutes N, --scenario NAME[,NAME...], --rtt-ms N)" ;;
     esac
   done
 
@@ -34,7 +36,7 @@ demo_main() {
   # The simulator serves all three pilots and writes each gateway's inventory; each gateway's uplink runs
   # through the simulator, so the link-outage scenario can cut it.
   start_bg "$state/logs/firmware-sim.log" dotnet "$(bin_dll firmware-sim/IoTPilots.FirmwareSim)" \
-    --scenario "$scenario" --seed 1 --inventory-dir "$state/inventories" --mqtt-url "$PILOTS_MQTT_URL"
+    --scenario "$scenario" "${sim_args[@]}" --seed 1 --inventory-dir "$state/inventories" --mqtt-url "$PILOTS_MQTT_URL"
   local deadline=$(( SECONDS + 60 ))
   until grep -q '^sim: ready' "$state/logs/firmware-sim.log" 2>/dev/null && [ -f "$state/inventories/gw-port-01.yaml" ]; do
     if ! kill -0 "${PILOTS_PIDS[-1]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
