@@ -53,14 +53,17 @@ demo_main() {
   PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
     > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
-  wait_port "$api_port" 60 cloud "$state/logs/cloud.log"
-  say "run: cloud ingestion on http://127.0.0.1:$api_port (stats: /api/ingestion/stats, alerts: /api/alerts)"
-  # Edges start once the cloud has subscribed: the very first messages need a subscription to be kept for.
-  local deadline2=$(( SECONDS + 60 ))
-  until grep -q 'Subscribed to' "$state/logs/cloud.log" 2>/dev/null; do
-    [ $SECONDS -lt $deadline2 ] || die "the cloud did not subscribe (log: .pilots/demo/logs/cloud.log)"
+  # Edges start once the cloud is ready: /healthz answers 200 when its ingestion subscription exists (the very
+  # first messages need a subscription to be kept for), 503 before.
+  local cloud_pid=$! deadline2=$(( SECONDS + 60 ))
+  until http_ok "$api_port" /healthz; do
+    if ! kill -0 "$cloud_pid" 2>/dev/null || [ $SECONDS -ge $deadline2 ]; then
+      tail -n 20 "$state/logs/cloud.log" >&2 || true
+      die "the cloud did not become ready on http://127.0.0.1:$api_port/healthz (log: .pilots/demo/logs/cloud.log)"
+    fi
     sleep 0.2
   done
+  say "run: cloud ingestion on http://127.0.0.1:$api_port (ready: /healthz, stats: /api/ingestion/stats, alerts: /api/alerts)"
   local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
@@ -84,6 +87,14 @@ demo_main() {
   stop_all
   PILOTS_PIDS=("${servers_pids[@]}")
   demo_report
+}
+
+# http_ok PORT PATH : true when GET http://127.0.0.1:PORT/PATH answers 2xx. Bash's /dev/tcp, as port_busy: ./run
+# needs nothing beyond the .NET SDK (no curl on a minimal Debian).
+http_ok() {
+  local status
+  status=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$1" >&3 && head -n 1 <&3' "$1" "$2" 2>/dev/null) || return 1
+  [[ "$status" =~ ^HTTP/[0-9.]+\ 2[0-9][0-9] ]]
 }
 
 influx_query() { dotnet "$(bin_dll cloud/IoTPilots.Cloud)" query "$1"; }
