@@ -54,6 +54,7 @@ public sealed class CloudSettingsTests : IDisposable
     [InlineData("PILOTS_DELIVERY_INTERVAL_S", "NaN", "PILOTS_DELIVERY_INTERVAL_S: 'NaN' is not a number of seconds")]
     [InlineData("PILOTS_DELIVERY_INTERVAL_S", "1e9", "PILOTS_DELIVERY_INTERVAL_S: '1e9' is not a number of seconds")]
     [InlineData("PILOTS_MQTT_URL", "127.0.0.1:1883", "PILOTS_MQTT_URL: '127.0.0.1:1883' is not an MQTT URL")]
+    [InlineData("PILOTS_MQTT_URL", "http://ingest:secret@broker:1883", "PILOTS_MQTT_URL: 'http://ingest:***@broker:1883' is not an MQTT URL")]
     [InlineData("PILOTS_INFLUX_URL", "ftp://127.0.0.1:8086", "PILOTS_INFLUX_URL: 'ftp://127.0.0.1:8086' is not an http(s) URL")]
     [InlineData("PILOTS_INFLUX_URL", "http://127.0.0.1:8086/#x", "PILOTS_INFLUX_URL: 'http://127.0.0.1:8086/#x' has a query or fragment")]
     [InlineData("PILOTS_INFLUX_URL", "http://u:secret@127.0.0.1:8086?db=x", "PILOTS_INFLUX_URL: 'http://u:***@127.0.0.1:8086?db=x' has a query")]

@@ -42,8 +42,20 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
             throw SettingsReader.Error("PILOTS_INGEST_GROUP", group, "is not a shared-subscription name (no '/', '+' or '#', MQTT 5.0 section 4.8.2)");
         }
 
+        var mqttUrl = settings.String("PILOTS_MQTT_URL", "mqtt://127.0.0.1:1883");
+        MqttEndpoint broker;
+        try
+        {
+            broker = MqttEndpoint.Parse(mqttUrl);
+        }
+        catch (FormatException)
+        {
+            // Said again here so that the message masks the password the URL may carry.
+            throw SettingsReader.Error("PILOTS_MQTT_URL", mqttUrl, "is not an MQTT URL (expected mqtt://[user:pass@]host[:port] or mqtts://...)");
+        }
+
         return new(
-            MqttEndpoint.Parse(settings.String("PILOTS_MQTT_URL", "mqtt://127.0.0.1:1883")),
+            broker,
             InfluxEndpoint.FromEnvironment(env),
             group,
             settings.String("PILOTS_INGEST_WORKER", "1"))
