@@ -154,7 +154,7 @@ public sealed class LinkOutage(string gateway = "gw-port-01") : Scenario("link-o
 /// uplink's performance targets are set for. Composes with <see cref="LinkOutage"/>: a slow link that also drops.
 /// </summary>
 public sealed class SlowLink(TimeSpan roundTrip, IReadOnlyList<string>? gateways = null)
-    : Scenario("slow-link", $"every gateway's uplink has a {roundTrip.TotalMilliseconds:0} ms round trip, from the start")
+    : Scenario("slow-link", $"{(gateways is null ? "every gateway" : string.Join(", ", gateways))}: uplink round trip {roundTrip.TotalMilliseconds:0} ms, from the start")
 {
     public static readonly TimeSpan DefaultRoundTrip = TimeSpan.FromMilliseconds(200);
 
