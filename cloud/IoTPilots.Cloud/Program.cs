@@ -1,3 +1,4 @@
+using IoTPilots.Cloud;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
@@ -19,17 +20,14 @@ if (args is ["report", .. var reportArgs])
 
 // Settings (appsettings.json) live next to the binaries, wherever the service is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-IngestionOptions options;
-DeviceRegistry registry;
+// Every option and variable is read and checked here, once: a wrong one stops the start with exit 2 (which
+// systemd does not restart on) and a message naming it, before anything connects anywhere.
+CloudSettings settings;
 try
 {
-    options = IngestionOptions.FromEnvironment(Environment.GetEnvironmentVariable);
-    var registryPath = builder.Configuration["registry"] ?? Environment.GetEnvironmentVariable("PILOTS_DEVICE_REGISTRY");
-    registry = string.IsNullOrEmpty(registryPath) ? DeviceRegistry.Open : DeviceRegistry.Load(registryPath);
-    // --rules on the command line, else PILOTS_RULES.
-    var rules = RulesOptions.FromEnvironment(name => (name == "PILOTS_RULES" ? builder.Configuration["rules"] : null) ?? Environment.GetEnvironmentVariable(name), options.Worker);
-    builder.Services.AddIngestion(options, registry);
-    builder.Services.AddAlerts(rules);
+    settings = CloudSettings.Read(name => builder.Configuration[name], Environment.GetEnvironmentVariable);
+    builder.Services.AddIngestion(settings.Ingestion, settings.Registry);
+    builder.Services.AddAlerts(settings.Rules);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -37,10 +35,12 @@ catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigExcep
     return 2;
 }
 
-if (builder.Configuration["summary"] is { } summary && double.TryParse(summary, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+if (settings.Summary is { } summary)
 {
-    builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), TimeSpan.FromSeconds(seconds), TimeProvider.System));
+    builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), summary, TimeProvider.System));
 }
+
+builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion");
 
 var app = builder.Build();
 try
@@ -50,7 +50,7 @@ try
 }
 catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or IOException or UnauthorizedAccessException)
 {
-    Console.Error.WriteLine($"cloud: {ex.Message}");
+    Console.Error.WriteLine($"cloud: PILOTS_ALERT_DB: {ex.Message}");
     return 2;
 }
 
@@ -61,15 +61,18 @@ try
 catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestException)
 {
     // Not fatal: ingestion holds and retries until InfluxDB is back.
-    app.Logger.LogWarning("Could not create database {Database} yet: {Error}", options.Influx.Database, ex.Message);
+    app.Logger.LogWarning("Could not create database {Database} yet: {Error}", settings.Ingestion.Influx.Database, ex.Message);
 }
 
-if (registry.IsOpen)
+if (settings.Registry.IsOpen)
 {
     app.Logger.LogWarning("No device registry (PILOTS_DEVICE_REGISTRY or --registry): telemetry from any well-formed device is accepted");
 }
 
-app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+// Ready (200) once the ingestion is subscribed at the broker, 503 before and while the broker is away; /alive
+// only says the process answers (for a liveness probe, which must not restart the cloud over a broker outage).
+app.MapHealthChecks("/healthz");
+app.MapHealthChecks("/alive", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
 app.MapAlertApi();
 app.MapAlertConsole();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
@@ -81,5 +84,23 @@ app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
     writeErrors = s.WriteErrors,
     pendingLines = s.PendingLines,
 }));
-await app.RunAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (FormatException ex)
+{
+    // Kestrel reads --urls (or ASPNETCORE_URLS) only when it starts listening.
+    Console.Error.WriteLine($"cloud: --urls: {ex.Message}");
+    return 2;
+}
+catch (IOException ex)
+{
+    // The address is taken: may pass (a previous instance still stopping), so not exit 2.
+    Console.Error.WriteLine($"cloud: cannot listen: {ex.Message}");
+    return 1;
+}
+
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 return 0;

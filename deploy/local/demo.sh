@@ -5,12 +5,14 @@ source "$PILOTS_ROOT/deploy/local/build.sh"
 GATEWAYS=(gw-aqua-01 gw-factory-01 gw-port-01)
 
 demo_main() {
-  local minutes="" scenario="baseline"
+  local minutes="" scenario="baseline" sim_args=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --minutes) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--minutes needs a number"; minutes=$2; shift 2 ;;
       --scenario) [ $# -ge 2 ] || die "--scenario needs a name"; scenario=$2; shift 2 ;;
-      *) die "demo: unknown argument '$1' (expected --minutes N, --scenario NAME[,NAME...])" ;;
+      # Checked by the simulator itself (a whole number of ms, and only with slow-link), which exits 2 naming it.
+      --rtt-ms) [ $# -ge 2 ] || die "--rtt-ms needs a number of milliseconds"; sim_args+=(--rtt-ms "$2"); shift 2 ;;
+      *) die "demo: unknown argument '$1' (expected --minutes N, --scenario NAME[,NAME...], --rtt-ms N)" ;;
     esac
   done
 
@@ -34,7 +36,7 @@ demo_main() {
   # The simulator serves all three pilots and writes each gateway's inventory; each gateway's uplink runs
   # through the simulator, so the link-outage scenario can cut it.
   start_bg "$state/logs/firmware-sim.log" dotnet "$(bin_dll firmware-sim/IoTPilots.FirmwareSim)" \
-    --scenario "$scenario" --seed 1 --inventory-dir "$state/inventories" --mqtt-url "$PILOTS_MQTT_URL"
+    --scenario "$scenario" "${sim_args[@]}" --seed 1 --inventory-dir "$state/inventories" --mqtt-url "$PILOTS_MQTT_URL"
   local deadline=$(( SECONDS + 60 ))
   until grep -q '^sim: ready' "$state/logs/firmware-sim.log" 2>/dev/null && [ -f "$state/inventories/gw-port-01.yaml" ]; do
     if ! kill -0 "${PILOTS_PIDS[-1]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
@@ -51,14 +53,17 @@ demo_main() {
   PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
     > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
-  wait_port "$api_port" 60 cloud "$state/logs/cloud.log"
-  say "run: cloud ingestion on http://127.0.0.1:$api_port (stats: /api/ingestion/stats, alerts: /api/alerts)"
-  # Edges start once the cloud has subscribed: the very first messages need a subscription to be kept for.
-  local deadline2=$(( SECONDS + 60 ))
-  until grep -q 'Subscribed to' "$state/logs/cloud.log" 2>/dev/null; do
-    [ $SECONDS -lt $deadline2 ] || die "the cloud did not subscribe (log: .pilots/demo/logs/cloud.log)"
+  # Edges start once the cloud is ready: /healthz answers 200 when its ingestion subscription exists (the very
+  # first messages need a subscription to be kept for), 503 before.
+  local cloud_pid=$! deadline2=$(( SECONDS + 60 ))
+  until http_ok "$api_port" /healthz; do
+    if ! kill -0 "$cloud_pid" 2>/dev/null || [ $SECONDS -ge $deadline2 ]; then
+      tail -n 20 "$state/logs/cloud.log" >&2 || true
+      die "the cloud did not become ready on http://127.0.0.1:$api_port/healthz (log: .pilots/demo/logs/cloud.log)"
+    fi
     sleep 0.2
   done
+  say "run: cloud ingestion on http://127.0.0.1:$api_port (ready: /healthz, stats: /api/ingestion/stats, alerts: /api/alerts)"
   local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
@@ -82,6 +87,14 @@ demo_main() {
   stop_all
   PILOTS_PIDS=("${servers_pids[@]}")
   demo_report
+}
+
+# http_ok PORT PATH : true when GET http://127.0.0.1:PORT/PATH answers 2xx. Bash's /dev/tcp, as port_busy: ./run
+# needs nothing beyond the .NET SDK (no curl on a minimal Debian).
+http_ok() {
+  local status
+  status=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$1" >&3 && head -n 1 <&3' "$1" "$2" 2>/dev/null) || return 1
+  [[ "$status" =~ ^HTTP/[0-9.]+\ 2[0-9][0-9] ]]
 }
 
 influx_query() { dotnet "$(bin_dll cloud/IoTPilots.Cloud)" query "$1"; }

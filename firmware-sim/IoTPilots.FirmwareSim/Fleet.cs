@@ -78,6 +78,9 @@ public sealed class Fleet
     /// <summary>Gateways whose uplink is cut now (the link-outage scenario); the uplink proxies obey it.</summary>
     public HashSet<string> LinksDown { get; } = [];
 
+    /// <summary>The round trip each gateway's uplink adds now (the slow-link scenario); the uplink proxies obey it.</summary>
+    public Dictionary<string, TimeSpan> LinkRoundTrips { get; } = [];
+
     public void Step(DateTimeOffset now, TimeSpan dt)
     {
         foreach (var tank in Tanks.Values)

@@ -1,84 +1,66 @@
-using System.Globalization;
-using System.Net;
+using System.Net.Sockets;
 using IoTPilots.FirmwareSim;
-using IoTPilots.FirmwareSim.Scenarios;
-using IoTPilots.Mqtt;
 
 // firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
-const string Usage = "usage: IoTPilots.FirmwareSim [--scenario NAME[,NAME...]] [--seed N] [--inventory-dir DIR] [--mqtt-url mqtt://HOST:PORT] [--bind ADDRESS]";
-var scenarioText = "baseline";
-var seed = 1;
-string? inventoryDir = null;
-MqttEndpoint? broker = null;
-var bind = IPAddress.Loopback;
-for (var i = 0; i < args.Length; i++)
-{
-    var value = i + 1 < args.Length ? args[i + 1] : null;
-    try
-    {
-        switch (args[i])
-        {
-            case "--scenario" when value is not null:
-                scenarioText = value;
-                break;
-            case "--seed" when int.TryParse(value, CultureInfo.InvariantCulture, out var s):
-                seed = s;
-                break;
-            case "--inventory-dir" when value is not null:
-                inventoryDir = value;
-                break;
-            case "--mqtt-url" when value is not null:
-                broker = MqttEndpoint.Parse(value, "--mqtt-url");
-                break;
-            case "--bind" when IPAddress.TryParse(value, out var address):
-                bind = address;
-                break;
-            default:
-                Console.Error.WriteLine($"firmware-sim: bad or incomplete argument '{args[i]}'\n{Usage}");
-                return 2;
-        }
-    }
-    catch (FormatException ex)
-    {
-        Console.Error.WriteLine($"firmware-sim: {ex.Message}");
-        return 2;
-    }
-
-    i++;
-}
-
-IReadOnlyList<Scenario> scenarios;
+// The command line is read and checked once, here: a mistake exits 2 (not restarted by systemd) naming the option.
+SimArguments options;
 try
 {
-    scenarios = ScenarioCatalog.Parse(scenarioText);
+    options = SimArguments.Parse(args);
 }
-catch (ArgumentException ex)
+catch (FormatException ex)
 {
-    Console.Error.WriteLine($"firmware-sim: {ex.Message}");
+    Console.Error.WriteLine($"firmware-sim: {ex.Message}\n{SimArguments.Usage}");
     return 2;
 }
 
 var start = DateTimeOffset.UtcNow;
-var fleet = new Fleet(start, seed);
-await using var host = await SimHost.StartAsync(fleet, new SimOptions { Bind = bind, Broker = broker });
+var fleet = new Fleet(start, options.Seed);
+SimHost host;
+try
+{
+    host = await SimHost.StartAsync(fleet, new SimOptions { Bind = options.Bind, Broker = options.Broker });
+}
+catch (SocketException ex)
+{
+    Console.Error.WriteLine($"firmware-sim: --bind: cannot listen on {options.Bind}: {ex.Message}");
+    return 2;
+}
+
+await using var running = host;
 foreach (var line in host.Endpoints)
 {
     Console.WriteLine(line);
 }
 
-foreach (var scenario in scenarios)
+foreach (var scenario in options.Scenarios)
 {
-    Console.WriteLine($"sim: scenario {scenario.Name}: {scenario.Description} (seed {seed})");
+    Console.WriteLine($"sim: scenario {scenario.Name}: {scenario.Description} (seed {options.Seed})");
 }
 
-if (inventoryDir is not null)
+if (options.InventoryDir is { } inventoryDir)
 {
-    foreach (var file in host.WriteInventories(inventoryDir))
+    try
     {
-        Console.WriteLine($"sim: inventory {file}");
+        foreach (var file in host.WriteInventories(inventoryDir))
+        {
+            Console.WriteLine($"sim: inventory {file}");
+        }
+    }
+    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"firmware-sim: --inventory-dir: cannot write inventories to '{inventoryDir}': {ex.Message}");
+        return 2;
     }
 }
 
+// The links' scenarios act before anything connects, so a slow link is slow from the first connection.
+foreach (var scenario in options.Scenarios.Where(s => s.NeedsUplinkRelays))
+{
+    scenario.Apply(fleet, TimeSpan.Zero);
+}
+
+host.UpdateLinks();
 Console.WriteLine("sim: ready");
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -90,7 +72,7 @@ try
     while (await timer.WaitForNextTickAsync(stop.Token))
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var scenario in scenarios)
+        foreach (var scenario in options.Scenarios)
         {
             scenario.Apply(fleet, now - start);
         }

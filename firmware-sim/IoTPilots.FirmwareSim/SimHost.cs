@@ -284,7 +284,7 @@ public sealed class SimHost : IAsyncDisposable
 
         if (broker.Tls)
         {
-            Endpoints.Add("sim: the broker uses TLS, so uplinks are not proxied and link-outage cannot cut them");
+            Endpoints.Add("sim: the broker uses TLS, so uplinks are not proxied (link-outage and slow-link need a plain mqtt:// broker)");
             return;
         }
 
@@ -314,7 +314,7 @@ public sealed class SimHost : IAsyncDisposable
         return Math.Clamp(furnace.ZoneTemps[zone], min, max);
     }
 
-    /// <summary>Copies the fleet's state into registers, the EZO circuit and the 1-Wire file, with probe noise.</summary>
+    /// <summary>Copies the fleet's state into registers, the EZO circuit, the 1-Wire file (with probe noise) and the uplink relays.</summary>
     public void Update()
     {
         foreach (var (_, (device, values)) in _modbus)
@@ -334,9 +334,16 @@ public sealed class SimHost : IAsyncDisposable
 
         _ph = [Math.Round(_fleet.Tanks["tank-01"].Ph + (Gaussian() * 0.01), 2)];
         WriteW1(_fleet.Tanks["tank-02"].Temperature + (Gaussian() * 0.03));
+        UpdateLinks();
+    }
+
+    /// <summary>Sets each uplink relay as the fleet says: cut (link-outage), slowed (slow-link), or neither.</summary>
+    public void UpdateLinks()
+    {
         foreach (var (gw, proxy) in _proxies)
         {
             proxy.Down = _fleet.LinksDown.Contains(gw);
+            proxy.OneWayDelay = _fleet.LinkRoundTrips.GetValueOrDefault(gw) / 2;
         }
     }
 

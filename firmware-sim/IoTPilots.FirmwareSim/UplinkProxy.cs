@@ -27,6 +27,7 @@ public sealed class UplinkProxy : IAsyncDisposable
     private readonly TimeProvider _time;
     private volatile bool _down;
     private long _delayTicks;
+    private long _inFlight;
 
     public UplinkProxy(string gateway, IPAddress bind, string upstreamHost, int upstreamPort, TimeProvider? time = null)
     {
@@ -52,6 +53,9 @@ public sealed class UplinkProxy : IAsyncDisposable
         get => TimeSpan.FromTicks(Interlocked.Read(ref _delayTicks));
         set => Interlocked.Exchange(ref _delayTicks, Math.Max(0, value.Ticks));
     }
+
+    /// <summary>Bytes read from one side and not yet written to the other, both directions: what is "in the air".</summary>
+    public long BytesInFlight => Interlocked.Read(ref _inFlight);
 
     public bool Down
     {
@@ -146,6 +150,7 @@ public sealed class UplinkProxy : IAsyncDisposable
                 }
 
                 var due = _time.GetTimestamp() + (long)(OneWayDelay.TotalSeconds * _time.TimestampFrequency);
+                Interlocked.Add(ref _inFlight, read);
                 line.Writer.TryWrite((due, buffer, read));
             }
         }
@@ -158,25 +163,36 @@ public sealed class UplinkProxy : IAsyncDisposable
         }
 
         await writer.ConfigureAwait(false);
+        // A cut connection loses what was in the air, as a dropped radio link does.
+        while (line.Reader.TryRead(out var lost))
+        {
+            Interlocked.Add(ref _inFlight, -lost.Count);
+        }
     }
 
     private async Task WriteDelayedAsync(ChannelReader<(long Due, byte[] Bytes, int Count)> line, NetworkStream to, CancellationToken cancellationToken)
     {
+        var holding = 0;
         try
         {
             await foreach (var (due, bytes, count) in line.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var wait = _time.GetElapsedTime(_time.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero)
+                holding = count;
+                // Checked again after each wait: a timer may fire a little early by the clock's own reading,
+                // and a chunk must never leave before it is due.
+                while (_time.GetElapsedTime(_time.GetTimestamp(), due) is var wait && wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
                 }
 
                 await to.WriteAsync(bytes.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref _inFlight, -count);
+                holding = 0;
             }
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
+            Interlocked.Add(ref _inFlight, -holding);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Net;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
@@ -30,44 +29,15 @@ public sealed class DeliveryTests(Servers servers) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _sim = new ModbusTcpServer(IPAddress.Loopback, 0);
-        var tank = new SimulatedModbusDevice(ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml")), _sim.AddUnit(1));
-        tank.Set("do_mg_l", 6.5);
-        tank.Set("temp_c", 28.4);
-        _sim.Start();
-        var inventory = Path.Combine(_dir, "edge.yaml");
-        await File.WriteAllTextAsync(inventory, $"""
-            gateway: {_gateway}
-            site: fault-site
-            pilot: aquaculture
-            queue:
-              dir: {QueueDir}
-              backfill_rate: 500
-            devices:
-              - id: tank-01
-                bus: modbus-tcp
-                address: 127.0.0.1:{_sim.Port}
-                poll_interval: 200ms
-                profile: ras-tank-sim
-            """);
+        _sim = FaultRig.StartTank();
+        var inventory = await FaultRig.WriteInventoryAsync(_dir, _gateway, "fault-site", _sim, "200ms", QueueDir, "backfill_rate: 500");
         _influx = await servers.NewDatabaseAsync("fault");
         _edge = Track(new ChildProcess("edge/IoTPilots.Edge", ["--inventory", inventory], new() { ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}" }));
         _cloud = Cloud("1");
     }
 
-    private ChildProcess Cloud(string worker) => Track(new ChildProcess(
-        "cloud/IoTPilots.Cloud",
-        ["--urls", $"http://127.0.0.1:{Servers.FreePort()}"],
-        new()
-        {
-            ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}",
-            ["PILOTS_INFLUX_URL"] = servers.InfluxUrl,
-            ["PILOTS_INFLUX_DB"] = _influx.Endpoint.Database,
-            ["PILOTS_INGEST_GROUP"] = "g" + _gateway,
-            ["PILOTS_INGEST_WORKER"] = worker,
-            ["PILOTS_DELIVERY_INTERVAL_S"] = "1",
-            ["PILOTS_ALERT_DB"] = Path.Combine(_dir, $"alerts-{worker}.db"),
-        }));
+    private ChildProcess Cloud(string worker) =>
+        Track(FaultRig.Cloud(servers, _influx, "g" + _gateway, worker, Path.Combine(_dir, $"alerts-{worker}.db"), Servers.FreePort()));
 
     private ChildProcess Track(ChildProcess p)
     {

@@ -1,3 +1,4 @@
+using IoTPilots.Config;
 using IoTPilots.Rules;
 
 namespace IoTPilots.Cloud.Alerts;
@@ -12,14 +13,29 @@ public sealed record RulesOptions(string RulesPath, string DatabasePath, bool Ev
     /// <summary>How often missing-data rules are checked.</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    public static RulesOptions FromEnvironment(Func<string, string?> env, string worker) => new(
-        env("PILOTS_RULES") is { Length: > 0 } rules ? rules : RuleSet.DefaultFile,
-        env("PILOTS_ALERT_DB") is { Length: > 0 } db ? db : Path.Combine("state", "alerts.db"),
-        env("PILOTS_RULES_ENABLED") switch
+    /// <summary>
+    /// Reads and checks the variables once, at start; a wrong one is a <see cref="FormatException"/> naming it. The
+    /// rules themselves are loaded by <see cref="AlertsSetup.AddAlerts"/>, whose errors name file, line and field.
+    /// </summary>
+    /// <param name="source">The environment, and the <c>--rules</c> command-line option (which overrides PILOTS_RULES) by that name.</param>
+    /// <param name="worker">This process's ingestion worker id: worker 1 evaluates rules unless told otherwise.</param>
+    public static RulesOptions FromEnvironment(Func<string, string?> source, string worker)
+    {
+        var settings = new SettingsReader(source);
+        var rulesName = settings.Optional("--rules") is null ? "PILOTS_RULES" : "--rules";
+        var rules = settings.ExistingPath(rulesName);
+        // A folder without rule files would start an engine that never alerts; PILOTS_RULES_ENABLED=0 says that.
+        if (rules is not null && Directory.Exists(rules) && Directory.GetFiles(rules, "*.yaml").Length == 0)
         {
-            "1" or "true" => true,
-            "0" or "false" => false,
-            null or "" => worker == "1",
-            var other => throw new FormatException($"PILOTS_RULES_ENABLED: '{other}' is not 1 or 0"),
-        });
+            throw SettingsReader.Error(rulesName, rules, "is a folder without *.yaml rule files (to run no rules, set PILOTS_RULES_ENABLED=0)");
+        }
+
+        var db = settings.String("PILOTS_ALERT_DB", Path.Combine("state", "alerts.db"));
+        if (Directory.Exists(db))
+        {
+            throw SettingsReader.Error("PILOTS_ALERT_DB", db, "is a folder; name the alert store's SQLite file");
+        }
+
+        return new(rules ?? RuleSet.DefaultFile, db, settings.Switch("PILOTS_RULES_ENABLED", worker == "1"));
+    }
 }

@@ -1,4 +1,5 @@
 using IoTPilots.Cloud.Influx;
+using IoTPilots.Config;
 using IoTPilots.Mqtt;
 
 namespace IoTPilots.Cloud.Ingestion;
@@ -24,14 +25,42 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
     /// <summary>How often the delivery summary is computed and written; zero turns it off for this worker.</summary>
     public TimeSpan DeliveryInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    public static IngestionOptions FromEnvironment(Func<string, string?> env) => new(
-        MqttEndpoint.Parse(env("PILOTS_MQTT_URL") ?? "mqtt://127.0.0.1:1883"),
-        InfluxEndpoint.FromEnvironment(env),
-        env("PILOTS_INGEST_GROUP") is { Length: > 0 } g ? g : "ingest",
-        env("PILOTS_INGEST_WORKER") is { Length: > 0 } w ? w : "1")
+    /// <summary>The longest delivery-summary interval accepted: a day.</summary>
+    public static readonly TimeSpan MaxDeliveryInterval = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Reads and checks the ingestion's variables (root README, "variables") once, at start: a value that is given
+    /// but wrong is a <see cref="FormatException"/> naming the variable, never the default.
+    /// </summary>
+    public static IngestionOptions FromEnvironment(Func<string, string?> env)
     {
-        DeliveryInterval = env("PILOTS_DELIVERY_INTERVAL_S") is { Length: > 0 } d && double.TryParse(d, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
-            ? TimeSpan.FromSeconds(seconds)
-            : TimeSpan.FromSeconds(10),
-    };
+        var settings = new SettingsReader(env);
+        var group = settings.String("PILOTS_INGEST_GROUP", "ingest");
+        // MQTT 5.0 section 4.8.2: a ShareName must not contain "/", "+" or "#" (it sits between "$share/" and the filter).
+        if (group.IndexOfAny(['/', '+', '#']) >= 0)
+        {
+            throw SettingsReader.Error("PILOTS_INGEST_GROUP", group, "is not a shared-subscription name (no '/', '+' or '#', MQTT 5.0 section 4.8.2)");
+        }
+
+        var mqttUrl = settings.String("PILOTS_MQTT_URL", "mqtt://127.0.0.1:1883");
+        MqttEndpoint broker;
+        try
+        {
+            broker = MqttEndpoint.Parse(mqttUrl);
+        }
+        catch (FormatException)
+        {
+            // Said again here so that the message masks the password the URL may carry.
+            throw SettingsReader.Error("PILOTS_MQTT_URL", mqttUrl, "is not an MQTT URL (expected mqtt://[user:pass@]host[:port] or mqtts://...)");
+        }
+
+        return new(
+            broker,
+            InfluxEndpoint.FromEnvironment(env),
+            group,
+            settings.String("PILOTS_INGEST_WORKER", "1"))
+        {
+            DeliveryInterval = settings.Seconds("PILOTS_DELIVERY_INTERVAL_S", TimeSpan.FromSeconds(10), TimeSpan.Zero, MaxDeliveryInterval),
+        };
+    }
 }

@@ -61,7 +61,18 @@ public static class ReportCommand
             return 2;
         }
 
-        var alertDb = Environment.GetEnvironmentVariable("PILOTS_ALERT_DB") is { Length: > 0 } db ? db : Path.Combine("state", "alerts.db");
+        RulesOptions settings;
+        try
+        {
+            settings = RulesOptions.FromEnvironment(Environment.GetEnvironmentVariable, worker: "1");
+        }
+        catch (FormatException ex)
+        {
+            await error.WriteLineAsync($"report: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        var alertDb = settings.DatabasePath;
         if (!File.Exists(alertDb))
         {
             await error.WriteLineAsync($"report: the alert store {alertDb} does not exist (set PILOTS_ALERT_DB to the cloud's)").ConfigureAwait(false);
@@ -70,7 +81,7 @@ public static class ReportCommand
 
         try
         {
-            var rules = RuleSet.Load(Environment.GetEnvironmentVariable("PILOTS_RULES") is { Length: > 0 } r ? r : RuleSet.DefaultFile);
+            var rules = RuleSet.Load(settings.RulesPath);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
             var influx = new InfluxWriter(http, InfluxEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
             using var store = AlertStore.Open(alertDb, time);

@@ -11,6 +11,9 @@ public abstract class Scenario(string name, string description)
 
     public string Description { get; } = description;
 
+    /// <summary>Acts on the gateways' uplinks, so it needs them to run through the simulator's relays (<c>--mqtt-url</c>).</summary>
+    public virtual bool NeedsUplinkRelays => false;
+
     public abstract void Apply(Fleet fleet, TimeSpan elapsed);
 }
 
@@ -18,9 +21,11 @@ public abstract class Scenario(string name, string description)
 public static class ScenarioCatalog
 {
     public static readonly IReadOnlyList<string> Names =
-        ["baseline", "aerator-failure", "bearing-wear", "cooling-fault", "wind-storm", "sensor-fault", "link-outage"];
+        ["baseline", "aerator-failure", "bearing-wear", "cooling-fault", "wind-storm", "sensor-fault", "link-outage", "slow-link"];
 
-    public static Scenario Create(string name) => name switch
+    /// <param name="name">A name from <see cref="Names"/>.</param>
+    /// <param name="roundTrip">The slow-link scenario's round trip; <see cref="SlowLink.DefaultRoundTrip"/> when null.</param>
+    public static Scenario Create(string name, TimeSpan? roundTrip = null) => name switch
     {
         "baseline" => new Baseline(),
         "aerator-failure" => new AeratorFailure(),
@@ -29,11 +34,12 @@ public static class ScenarioCatalog
         "wind-storm" => new WindStorm(),
         "sensor-fault" => new SensorFault(),
         "link-outage" => new LinkOutage(),
+        "slow-link" => new SlowLink(roundTrip ?? SlowLink.DefaultRoundTrip),
         _ => throw new ArgumentException($"unknown scenario '{name}' (available: {string.Join(", ", Names)})", nameof(name)),
     };
 
     /// <summary>Parses a comma-separated list, e.g. <c>aerator-failure,wind-storm</c>.</summary>
-    public static IReadOnlyList<Scenario> Parse(string text)
+    public static IReadOnlyList<Scenario> Parse(string text, TimeSpan? roundTrip = null)
     {
         var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0)
@@ -41,7 +47,7 @@ public static class ScenarioCatalog
             throw new ArgumentException($"no scenario named (available: {string.Join(", ", Names)})", nameof(text));
         }
 
-        return names.Distinct().Select(Create).ToList();
+        return names.Distinct().Select(name => Create(name, roundTrip)).ToList();
     }
 }
 
@@ -127,6 +133,8 @@ public sealed class LinkOutage(string gateway = "gw-port-01") : Scenario("link-o
 
     public string Gateway { get; } = gateway;
 
+    public override bool NeedsUplinkRelays => true;
+
     public override void Apply(Fleet fleet, TimeSpan elapsed)
     {
         if (elapsed >= From && elapsed < Until)
@@ -136,6 +144,31 @@ public sealed class LinkOutage(string gateway = "gw-port-01") : Scenario("link-o
         else
         {
             fleet.LinksDown.Remove(Gateway);
+        }
+    }
+}
+
+/// <summary>
+/// Every gateway's uplink runs over a cellular link from the start: each relay holds the bytes half the round
+/// trip in each direction. 3G/4G round trips are 100-300 ms [issue 9]; 200 ms is the default, the figure the
+/// uplink's performance targets are set for. Composes with <see cref="LinkOutage"/>: a slow link that also drops.
+/// </summary>
+public sealed class SlowLink(TimeSpan roundTrip, IReadOnlyList<string>? gateways = null)
+    : Scenario("slow-link", $"{(gateways is null ? "every gateway" : string.Join(", ", gateways))}: uplink round trip {roundTrip.TotalMilliseconds:0} ms, from the start")
+{
+    public static readonly TimeSpan DefaultRoundTrip = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan RoundTrip { get; } = roundTrip;
+
+    public IReadOnlyList<string> Gateways { get; } = gateways ?? [.. SimHost.Gateways.Keys];
+
+    public override bool NeedsUplinkRelays => true;
+
+    public override void Apply(Fleet fleet, TimeSpan elapsed)
+    {
+        foreach (var gateway in Gateways)
+        {
+            fleet.LinkRoundTrips[gateway] = RoundTrip;
         }
     }
 }
