@@ -89,7 +89,7 @@ public sealed record QueueSettings
     /// <summary>Messages published and not yet acknowledged, at most; the uplink's ceiling is this many per round trip.</summary>
     public int UplinkWindow { get; init; } = DefaultUplinkWindow;
 
-    public const int DefaultBackfillRate = 200;
+    public const int DefaultBackfillRate = 400;
 
     public const int DefaultUplinkWindow = 256;
 }

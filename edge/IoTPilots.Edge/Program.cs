@@ -12,6 +12,11 @@ if (args is ["bench"])
     return IoTPilots.Edge.Bench.BenchCommand.Run(Console.Out);
 }
 
+if (args is ["bench", "uplink", .. var benchArgs])
+{
+    return await IoTPilots.Edge.Bench.UplinkBench.RunAsync(benchArgs, Console.Out);
+}
+
 if (args is ["probe", .. var probeArgs])
 {
     return await ProbeCommand.RunAsync(probeArgs, new SystemSerialPorts(), Console.Out, Console.Error);

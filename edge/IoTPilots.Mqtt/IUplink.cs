@@ -29,6 +29,13 @@ public interface IUplink : IAsyncDisposable
 
     bool IsConnected { get; }
 
+    /// <summary>
+    /// Unacknowledged publishes the far end accepts at once on this connection: an MQTT 5 server's Receive
+    /// Maximum ("The Client MUST NOT send more than Receive Maximum QoS 1 and QoS 2 PUBLISH packets for which it
+    /// has not received PUBACK", MQTT 5.0 §4.9); 65535, the packet-id space, when it sets none.
+    /// </summary>
+    int MaxInFlight { get; }
+
     /// <summary>Completes once connected (at once if connected now).</summary>
     Task WaitConnectedAsync(CancellationToken cancellationToken);
 

@@ -75,6 +75,9 @@ public sealed class MqttSession : IAsyncDisposable
 
     public bool IsConnected => Client.IsConnected;
 
+    /// <summary>The server's Receive Maximum on the current connection: QoS 1 publishes it accepts unacknowledged.</summary>
+    public int ReceiveMaximum { get; private set; } = ushort.MaxValue;
+
     /// <summary>Successful connects so far; a new value means a new connection.</summary>
     public long Connections => Interlocked.Read(ref _connections);
 
@@ -113,7 +116,10 @@ public sealed class MqttSession : IAsyncDisposable
 
             try
             {
-                await Client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+                var result = await Client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+
+                // CONNACK's Receive Maximum; absent (always on MQTT 3.1.1) means 65535 (MQTT 5.0 §3.2.2.3.3).
+                ReceiveMaximum = result.ReceiveMaximum is > 0 and { } max ? max : ushort.MaxValue;
                 if (OnConnected is not null)
                 {
                     await OnConnected(Client, cancellationToken).ConfigureAwait(false);

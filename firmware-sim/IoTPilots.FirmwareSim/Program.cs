@@ -5,6 +5,11 @@ using IoTPilots.FirmwareSim.Scenarios;
 using IoTPilots.Mqtt;
 
 // firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
+if (args is ["relay", .. var relayArgs])
+{
+    return await RelayCommand.RunAsync(relayArgs, Console.Out, Console.Error);
+}
+
 const string Usage = "usage: IoTPilots.FirmwareSim [--scenario NAME[,NAME...]] [--seed N] [--inventory-dir DIR] [--mqtt-url mqtt://HOST:PORT] [--bind ADDRESS]";
 var scenarioText = "baseline";
 var seed = 1;

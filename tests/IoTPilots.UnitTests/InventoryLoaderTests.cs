@@ -20,7 +20,7 @@ public sealed class InventoryLoaderTests : IDisposable
     [Fact]
     public void Queue_section_sets_the_uplink_window_and_backfill_rate_with_defaults_for_what_it_omits()
     {
-        Assert.Equal((256, 200), (InventoryLoader.Load(Write(Valid)).Queue.UplinkWindow, InventoryLoader.Load(Write(Valid)).Queue.BackfillRate));
+        Assert.Equal((256, 400), (InventoryLoader.Load(Write(Valid)).Queue.UplinkWindow, InventoryLoader.Load(Write(Valid)).Queue.BackfillRate));
         var tuned = InventoryLoader.Load(Write(Valid + "\nqueue: { uplink_window: 32, backfill_rate: 50 }\n", "tuned.yaml"));
         Assert.Equal((32, 50), (tuned.Queue.UplinkWindow, tuned.Queue.BackfillRate));
     }

@@ -148,6 +148,9 @@ public sealed class UplinkDrainer(
         await uplink.PublishStatusAsync(status(GatewayStatus.Online), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The configured window, or less if the broker accepts fewer unacknowledged publishes.</summary>
+    private int Window => Math.Min(options.Window, uplink.MaxInFlight);
+
     private void Refill(DateTimeOffset now)
     {
         _tokens = Math.Min(options.BackfillRate, _tokens + ((now - _lastRefill).TotalSeconds * options.BackfillRate));
@@ -162,7 +165,7 @@ public sealed class UplinkDrainer(
             return;
         }
 
-        var window = _holding ? 1 : options.Window;
+        var window = _holding ? 1 : Window;
         while (_inFlight.Count < window)
         {
             if (Next(ref _liveCursor, long.MaxValue) is { } live)
@@ -298,7 +301,7 @@ public sealed class UplinkDrainer(
             return _resumeAt - now < wait ? _resumeAt - now : wait;
         }
 
-        if (_inFlight.Count < options.Window && _tokens < 1 && queue.FirstUnacked(_backlogCursor, _liveStart) is not null)
+        if (_inFlight.Count < Window && _tokens < 1 && queue.FirstUnacked(_backlogCursor, _liveStart) is not null)
         {
             var token = TimeSpan.FromSeconds((1 - _tokens) / options.BackfillRate);
             return token < wait ? token : wait;

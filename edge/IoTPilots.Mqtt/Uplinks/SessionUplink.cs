@@ -20,6 +20,8 @@ public abstract class SessionUplink : IUplink
 
     public bool IsConnected => Session.IsConnected;
 
+    public int MaxInFlight => Session.ReceiveMaximum;
+
     public Task WaitConnectedAsync(CancellationToken cancellationToken) => Session.WaitConnectedAsync(cancellationToken);
 
     public virtual Task RunAsync(CancellationToken cancellationToken) => Session.RunAsync(cancellationToken);

@@ -28,6 +28,11 @@ public sealed class FakeUplink(FakeTimeProvider time) : IUplink
 
     public int MaxInFlight { get; set; }
 
+    /// <summary>The broker's Receive Maximum.</summary>
+    int IUplink.MaxInFlight => ReceiveMaximum;
+
+    public int ReceiveMaximum { get; set; } = ushort.MaxValue;
+
     public long Connection => Interlocked.Read(ref _connection);
 
     public bool IsConnected => _connected.Task.IsCompleted;

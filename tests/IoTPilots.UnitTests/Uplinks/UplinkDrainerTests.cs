@@ -69,24 +69,36 @@ public sealed class UplinkDrainerTests : IAsyncDisposable
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), _uplink.Sent.Select(s => s.Seq).Order());
     }
 
-    [Fact]
-    public async Task Sends_a_window_per_round_trip_on_a_slow_link()
+    /// <summary>Queues <paramref name="records"/> live records on a 200 ms link and lets round trips pass, each carrying a full window.</summary>
+    private async Task DrainInRoundTripsAsync(int window, int records, int expectedWindow)
     {
-        // 64 in flight on a 200 ms round trip: 320 messages/s, where one at a time would make 5.
         _uplink.RoundTrip = Rtt;
         _uplink.Connect();
-        Start(window: 64);
+        Start(window);
         await Until(() => _uplink.Statuses.Count == 1, "the online status");
-        _queue.Append(640);
-        for (var trip = 0; trip < 10; trip++)
+        _queue.Append(records);
+        for (var trip = 1; trip <= records / expectedWindow; trip++)
         {
-            await Until(() => _uplink.InFlight == 64, $"a full window on trip {trip + 1}");
+            await Until(() => _uplink.InFlight == expectedWindow, $"a window of {expectedWindow} on trip {trip}");
             _time.Advance(Rtt);
         }
 
         await Until(() => _queue.Count == 0, "the queue to drain");
-        Assert.Equal(640, _uplink.Sent.Count);
-        Assert.Equal(64, _uplink.MaxInFlight);
+        Assert.Equal(records, _uplink.Sent.Count);
+        Assert.Equal(expectedWindow, _uplink.MaxInFlight);
+    }
+
+    // 64 in flight on a 200 ms round trip: 640 records in 10 round trips (320 messages/s), where one at a time would make 5.
+    [Fact]
+    public Task Sends_a_window_per_round_trip_on_a_slow_link() => DrainInRoundTripsAsync(window: 64, records: 640, expectedWindow: 64);
+
+    // MQTT 5.0 §4.9: no more unacknowledged QoS 1 publishes than the server's Receive Maximum (Mosquitto sends its
+    // max_inflight_messages, 20 by default, in CONNACK).
+    [Fact]
+    public Task The_window_never_exceeds_the_brokers_receive_maximum()
+    {
+        _uplink.ReceiveMaximum = 20;
+        return DrainInRoundTripsAsync(window: 256, records: 100, expectedWindow: 20);
     }
 
     [Fact]
