@@ -100,6 +100,12 @@ public sealed class UplinkDrainer(
             if (!uplink.IsConnected)
             {
                 await uplink.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+                if (!uplink.IsConnected)
+                {
+                    // The link just dropped and the uplink has not yet noticed: do not spin until it does.
+                    await Task.Delay(options.RetryPause, time, cancellationToken).ConfigureAwait(false);
+                }
+
                 continue;
             }
 
