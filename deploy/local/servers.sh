@@ -84,7 +84,13 @@ stop_all() { # stops in reverse start order, each before the next, so edges leav
 # start_servers DIR : starts Mosquitto and InfluxDB unless PILOTS_*_URL name external ones, and exports
 # PILOTS_MQTT_URL and PILOTS_INFLUX_URL for everything started after.
 start_servers() {
-  local dir=$1 mport iport rport
+  start_mosquitto "$1"
+  start_influxdb "$1"
+}
+
+# start_mosquitto DIR : starts Mosquitto unless PILOTS_MQTT_URL names a broker, and exports PILOTS_MQTT_URL.
+start_mosquitto() {
+  local dir=$1 mport
   mkdir -p "$dir/logs"
   if [ -z "${PILOTS_MQTT_URL:-}" ]; then
     mport=$(free_port 1883)
@@ -111,6 +117,12 @@ CONF
   else
     say "run: using the MQTT broker at ${PILOTS_MQTT_URL}"
   fi
+}
+
+# start_influxdb DIR : starts InfluxDB unless PILOTS_INFLUX_URL names one, and exports PILOTS_INFLUX_URL/_DB.
+start_influxdb() {
+  local dir=$1 iport rport
+  mkdir -p "$dir/logs"
   if [ -z "${PILOTS_INFLUX_URL:-}" ]; then
     iport=$(free_port 8086)
     rport=$(free_port 8088)

@@ -84,7 +84,14 @@ public sealed record QueueSettings
     public bool Fsync { get; init; } = true;
 
     /// <summary>Backlog messages sent per second alongside live data after an outage.</summary>
-    public int BackfillRate { get; init; } = 200;
+    public int BackfillRate { get; init; } = DefaultBackfillRate;
+
+    /// <summary>Messages published and not yet acknowledged, at most; the uplink's ceiling is this many per round trip.</summary>
+    public int UplinkWindow { get; init; } = DefaultUplinkWindow;
+
+    public const int DefaultBackfillRate = 400;
+
+    public const int DefaultUplinkWindow = 256;
 }
 
 /// <summary>

@@ -74,7 +74,7 @@ public static class InventoryLoader
 
     private static QueueSettings LoadQueue(ConfigNode q, string file)
     {
-        q.AllowOnly("dir", "max_mb", "on_full", "max_age", "on_expired", "fsync", "backfill_rate");
+        q.AllowOnly("dir", "max_mb", "on_full", "max_age", "on_expired", "fsync", "backfill_rate", "uplink_window");
         var dir = q.Optional("dir")?.AsString();
         return new QueueSettings
         {
@@ -84,7 +84,9 @@ public static class InventoryLoader
             MaxAge = q.Duration("max_age", TimeSpan.FromDays(30)),
             OnExpired = q.Optional("on_expired")?.OneOf(["drop", "keep"], "expired-record policy") ?? "drop",
             Fsync = q.Bool("fsync", true),
-            BackfillRate = q.Int("backfill_rate", 1, 100_000, 200),
+            BackfillRate = q.Int("backfill_rate", 1, 100_000, QueueSettings.DefaultBackfillRate),
+            // MQTT numbers packets in flight with 16-bit ids (MQTT 3.1.1 §2.3.1, 5.0 §2.2.1), so 65535 at most.
+            UplinkWindow = q.Int("uplink_window", 1, 65_535, QueueSettings.DefaultUplinkWindow),
         };
     }
 

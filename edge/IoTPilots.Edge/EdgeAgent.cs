@@ -10,11 +10,17 @@ namespace IoTPilots.Edge;
 public static class EdgeAgent
 {
     /// <summary>The edge agent: polling appends to the disk queue, which the MQTT publisher drains.</summary>
-    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Inventory inventory, Uplink uplink)
+    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Inventory inventory, Uplink uplink) =>
+        services.AddEdgeAgent(inventory, new EdgeSettings(uplink, EdgeSettings.DefaultStateDir));
+
+    /// <summary>The edge agent with the settings Program.cs read and checked at start.</summary>
+    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Inventory inventory, EdgeSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(inventory);
-        services.AddSingleton(uplink);
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.Uplink);
         services.AddSingleton<EdgeMetrics>();
         services.AddSingleton<EdgeQueue>();
         services.AddSingleton<ISerialPorts, SystemSerialPorts>();

@@ -3,7 +3,6 @@ using IoTPilots.Edge;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
-using IoTPilots.Edge.Publishing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,6 +10,11 @@ using Microsoft.Extensions.Hosting;
 if (args is ["bench"])
 {
     return IoTPilots.Edge.Bench.BenchCommand.Run(Console.Out);
+}
+
+if (args is ["bench", "uplink", .. var benchArgs])
+{
+    return await IoTPilots.Edge.Bench.UplinkBench.RunAsync(benchArgs, Console.Out);
 }
 
 if (args is ["probe", .. var probeArgs])
@@ -29,12 +33,14 @@ if (string.IsNullOrEmpty(inventoryFile))
     return 2;
 }
 
+// The environment is read here, once: a variable given with a wrong value (URL, certificate, password) stops
+// the agent with exit code 2 naming it, never a silent default.
 Inventory inventory;
-Uplink uplink;
+EdgeSettings settings;
 try
 {
     inventory = InventoryLoader.Load(inventoryFile);
-    uplink = Uplink.FromEnvironment(Environment.GetEnvironmentVariable);
+    settings = EdgeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
 }
 catch (Exception ex) when (ex is ConfigException or FormatException)
 {
@@ -43,6 +49,6 @@ catch (Exception ex) when (ex is ConfigException or FormatException)
 }
 
 builder.Services.AddSystemd();
-builder.Services.AddEdgeAgent(inventory, uplink);
+builder.Services.AddEdgeAgent(inventory, settings);
 await builder.Build().RunAsync();
 return 0;

@@ -13,6 +13,21 @@ public static class ClientCertificate
     /// <exception cref="FormatException">The file is missing or not a PKCS#12 certificate with a private key.</exception>
     public static X509Certificate2? Apply(MqttClientOptionsBuilder builder, Func<string, string?> env)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (Load(env) is not { } certificate)
+        {
+            return null;
+        }
+
+        builder.WithTlsOptions(o => o.UseTls().WithClientCertificates([certificate]));
+        return certificate;
+    }
+
+    /// <summary>Loads the certificate named by the environment, or null when none is configured.</summary>
+    /// <exception cref="FormatException">The file is missing, unreadable, the password wrong, or there is no private key.</exception>
+    public static X509Certificate2? Load(Func<string, string?> env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
         if (env("PILOTS_MQTT_CLIENT_CERT") is not { Length: > 0 } file)
         {
             return null;
@@ -23,7 +38,11 @@ public static class ClientCertificate
         {
             certificate = X509CertificateLoader.LoadPkcs12FromFile(file, env("PILOTS_MQTT_CLIENT_CERT_PASSWORD"));
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            throw new FormatException($"PILOTS_MQTT_CLIENT_CERT: cannot open '{file}' with PILOTS_MQTT_CLIENT_CERT_PASSWORD (wrong password, or not a PKCS#12 file): {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new FormatException($"PILOTS_MQTT_CLIENT_CERT: cannot load '{file}' as a PKCS#12 certificate: {ex.Message}", ex);
         }
@@ -33,7 +52,6 @@ public static class ClientCertificate
             throw new FormatException($"PILOTS_MQTT_CLIENT_CERT: '{file}' has no private key");
         }
 
-        builder.WithTlsOptions(o => o.UseTls().WithClientCertificates([certificate]));
         return certificate;
     }
 }

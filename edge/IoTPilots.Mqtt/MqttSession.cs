@@ -67,14 +67,29 @@ public sealed class MqttSession : IAsyncDisposable
         };
     }
 
-    public IMqttClient Client { get; }
+    /// <summary>
+    /// The MQTTnet client, for adapters inside this assembly only: MQTTnet types stay in IoTPilots.Mqtt, so the
+    /// code above the seams (<see cref="IUplink"/> on the edge) can be tested with plain fakes.
+    /// </summary>
+    internal IMqttClient Client { get; }
 
     public bool IsConnected => Client.IsConnected;
+
+    /// <summary>The server's Receive Maximum on the current connection: QoS 1 publishes it accepts unacknowledged.</summary>
+    public int ReceiveMaximum { get; private set; } = ushort.MaxValue;
+
+    /// <summary>Successful connects so far; a new value means a new connection.</summary>
+    public long Connections => Interlocked.Read(ref _connections);
 
     /// <summary>Runs after each successful connect, before <see cref="WaitConnectedAsync"/> completes.</summary>
     public Func<IMqttClient, CancellationToken, Task>? OnConnected { get; set; }
 
     public long Reconnects { get; private set; }
+
+    private long _connections;
+
+    /// <summary>Raised after each successful connect, once <see cref="Connections"/> counts it.</summary>
+    internal event EventHandler? Connected;
 
     public Task WaitConnectedAsync(CancellationToken cancellationToken) => _connected.Task.WaitAsync(cancellationToken);
 
@@ -101,7 +116,10 @@ public sealed class MqttSession : IAsyncDisposable
 
             try
             {
-                await Client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+                var result = await Client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+
+                // CONNACK's Receive Maximum; absent (always on MQTT 3.1.1) means 65535 (MQTT 5.0 §3.2.2.3.3).
+                ReceiveMaximum = result.ReceiveMaximum is > 0 and { } max ? max : ushort.MaxValue;
                 if (OnConnected is not null)
                 {
                     await OnConnected(Client, cancellationToken).ConfigureAwait(false);
@@ -117,6 +135,8 @@ public sealed class MqttSession : IAsyncDisposable
                 }
 
                 Reconnects++;
+                Interlocked.Increment(ref _connections);
+                Connected?.Invoke(this, EventArgs.Empty);
                 failures = 0;
                 backoff = MinBackoff;
                 _connected.TrySetResult();
@@ -145,6 +165,57 @@ public sealed class MqttSession : IAsyncDisposable
 
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
+        }
+    }
+
+    /// <summary>
+    /// Publishes one message and maps the answer to a <see cref="PublishOutcome"/>. MQTTnet 5 allocates packet ids
+    /// under a lock and matches each PUBACK to its waiter by id (MqttClient.PublishAtLeastOnce, MqttPacketDispatcher),
+    /// so many of these may be awaited at once. It has no publish timeout of its own (a PUBACK that never comes
+    /// waits until the connection drops), hence <paramref name="ackTimeout"/>.
+    /// </summary>
+    internal async Task<PublishOutcome> PublishAsync(MqttApplicationMessage message, TimeSpan ackTimeout, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ackTimeout);
+        try
+        {
+            var result = await Client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
+            if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
+            {
+                return PublishOutcome.NoSubscriber;
+            }
+
+            if (result.IsSuccess)
+            {
+                return PublishOutcome.Acked;
+            }
+
+            _logger.LogWarning("Broker refused a message on {Topic}: {Reason}", message.Topic, result.ReasonCode);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // The link dropped mid-publish, or no PUBACK within the timeout: the caller keeps the record.
+            _logger.LogDebug("Publish on {Topic} failed: {Error}", message.Topic, ex.Message);
+        }
+
+        return PublishOutcome.Failed;
+    }
+
+    /// <summary>Closes the connection; <see cref="RunAsync"/> then connects again (a fresh CONNECT, e.g. to renew credentials).</summary>
+    internal async Task ReconnectAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.DisconnectAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogDebug("MQTT disconnect failed: {Error}", ex.Message);
         }
     }
 

@@ -2,6 +2,11 @@ using System.Net.Sockets;
 using IoTPilots.FirmwareSim;
 
 // firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
+if (args is ["relay", .. var relayArgs])
+{
+    return await RelayCommand.RunAsync(relayArgs, Console.Out, Console.Error);
+}
+
 // The command line is read and checked once, here: a mistake exits 2 (not restarted by systemd) naming the option.
 SimArguments options;
 try

@@ -17,6 +17,14 @@ public sealed class InventoryLoaderTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public void Queue_section_sets_the_uplink_window_and_backfill_rate_with_defaults_for_what_it_omits()
+    {
+        Assert.Equal((256, 400), (InventoryLoader.Load(Write(Valid)).Queue.UplinkWindow, InventoryLoader.Load(Write(Valid)).Queue.BackfillRate));
+        var tuned = InventoryLoader.Load(Write(Valid + "\nqueue: { uplink_window: 32, backfill_rate: 50 }\n", "tuned.yaml"));
+        Assert.Equal((32, 50), (tuned.Queue.UplinkWindow, tuned.Queue.BackfillRate));
+    }
+
     private const string Valid = """
         gateway: gw-aqua-01
         site: haiphong-ras-1
@@ -91,6 +99,8 @@ public sealed class InventoryLoaderTests : IDisposable
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: max31855, address: 'spi0'} ]", "devices[0].address", "0.0")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: digital-input, address: 'gpio17'} ]", "devices[0].address", "GPIO line number")]
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: digital-input, address: '17', active_low: maybe} ]", "devices[0].active_low", "true or false")]
+    [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {uplink_window: 0}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.uplink_window", "out of range 1..65535")]
+    [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {uplink_window: lots}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.uplink_window", "")]
     [InlineData("gateway: g\nsite: [unclosed", "(syntax)", "")]
     [InlineData("- just\n- a list", "(root)", "expected a mapping")]
     public void Malformed_inventory_names_the_field_and_what_was_expected(string yaml, string field, string problem)

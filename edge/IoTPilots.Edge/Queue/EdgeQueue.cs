@@ -1,6 +1,7 @@
 using IoTPilots.Contract;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
+using IoTPilots.Edge.Publishing;
 using Microsoft.Extensions.Logging;
 
 namespace IoTPilots.Edge.Queue;
@@ -10,20 +11,20 @@ namespace IoTPilots.Edge.Queue;
 /// sequence, the publisher takes them out and acknowledges each once the broker has. Serializes the polling
 /// writers and the publisher around one <see cref="DiskQueue"/>.
 /// </summary>
-public sealed class EdgeQueue : IDisposable
+public sealed class EdgeQueue : IDrainQueue, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly DiskQueue _queue;
     private readonly Inventory _inventory;
     private readonly EdgeMetrics _metrics;
-    private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly AppendSignal _appended = new();
 
-    public EdgeQueue(Inventory inventory, EdgeMetrics metrics, TimeProvider time, ILogger<EdgeQueue> logger)
+    public EdgeQueue(Inventory inventory, EdgeMetrics metrics, TimeProvider time, ILogger<EdgeQueue> logger, EdgeSettings? edge = null)
     {
         _inventory = inventory;
         _metrics = metrics;
         var settings = inventory.Queue;
-        var dir = settings.Directory ?? Path.Combine(Environment.GetEnvironmentVariable("PILOTS_EDGE_STATE_DIR") is { Length: > 0 } s ? s : "state", inventory.Gateway);
+        var dir = settings.Directory ?? Path.Combine(edge?.StateDir ?? EdgeSettings.DefaultStateDir, inventory.Gateway);
         _queue = DiskQueue.Open(
             new DiskQueueOptions
             {
@@ -98,7 +99,7 @@ public sealed class EdgeQueue : IDisposable
                 }
             }
 
-            _appended.TrySetResult();
+            _appended.Set();
         }
     }
 
@@ -135,22 +136,7 @@ public sealed class EdgeQueue : IDisposable
     }
 
     /// <summary>Completes when something is appended after the call (or at once if something was since the last wait).</summary>
-    public Task WaitForAppendAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Task appended;
-        lock (_gate)
-        {
-            if (_appended.Task.IsCompleted)
-            {
-                _appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                return Task.CompletedTask;
-            }
-
-            appended = _appended.Task;
-        }
-
-        return Task.WhenAny(appended, Task.Delay(timeout, cancellationToken));
-    }
+    public Task WaitForAppendAsync(TimeSpan timeout, CancellationToken cancellationToken) => _appended.WaitAsync(timeout, cancellationToken);
 
     public void Dispose()
     {
