@@ -23,7 +23,9 @@ public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, 
 
     public string Name => Channels.Telegram;
 
-    public static Uri Method(TelegramSettings settings, string token, string method) => new(settings.BaseUrl, $"bot{token}/{method}");
+    // "./": a bot token holds a ':' ("123:ABC"), which would otherwise read as a URI scheme.
+    public static Uri Method(TelegramSettings settings, string token, string method) =>
+        new(new Uri(settings.BaseUrl.ToString().TrimEnd('/') + "/"), $"./bot{token}/{method}");
 
     public async Task<SendResult> SendAsync(OutboxItem item, Alert alert, CancellationToken cancellationToken)
     {
