@@ -97,3 +97,33 @@ public sealed class NotificationTextTests
         Assert.Equal("this link has expired", links.Check(token, out _));
     }
 }
+
+public sealed class DemoReceiverTests
+{
+    private static readonly byte[] Body = """{"state":"raised","device":"tank-03","at":"2026-11-23T19:13:00Z","text_vi":"🔴 NGUY CẤP · tank-03","text_en":"🔴 CRITICAL · tank-03"}"""u8.ToArray();
+
+    private static System.Collections.Specialized.NameValueCollection Headers(string secret, string key)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return new()
+        {
+            [WebhookSignature.TimestampHeader] = now.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [WebhookSignature.SignatureHeader] = WebhookSignature.Sign(secret, now, Body),
+            [WebhookSignature.IdempotencyHeader] = key,
+        };
+    }
+
+    [Fact]
+    public void The_demo_receiver_prints_both_languages_once_and_refuses_a_bad_signature()
+    {
+        var seen = new HashSet<string>();
+
+        var (status, text) = DemoReceiver.Receive(Headers("s3cret", "k1"), Body, "s3cret", seen);
+        Assert.Equal(200, status);
+        Assert.Contains("🔴 NGUY CẤP · tank-03", text, StringComparison.Ordinal);
+        Assert.Contains("    🔴 CRITICAL · tank-03", text, StringComparison.Ordinal);
+
+        Assert.Contains("already shown", DemoReceiver.Receive(Headers("s3cret", "k1"), Body, "s3cret", seen).Text, StringComparison.Ordinal);
+        Assert.Equal(401, DemoReceiver.Receive(Headers("forged", "k2"), Body, "s3cret", seen).Status);
+    }
+}
