@@ -37,6 +37,24 @@ public sealed class NotificationTextTests
     }
 
     [Fact]
+    public void The_readmes_sms_is_what_the_demo_alert_becomes()
+    {
+        var falling = LowOxygen with
+        {
+            RuleId = "do-falling",
+            Series = LowOxygen.Series with { Site = "cat-hai-ras-1" },
+            Message = new LocalizedText(
+                "Dissolved oxygen in tank-03 is falling at -0.56 mg/L per minute: check the aerators and the power",
+                "Oxy hòa tan ở tank-03 đang giảm -0,56 mg/L mỗi phút: kiểm tra máy sục khí và nguồn điện"),
+        };
+
+        var sms = NotificationText.Sms(falling, Item("vi") with { Value = -0.5631 }, NotificationConfig.DefaultAction, null);
+
+        // README.md, "The two commands".
+        Assert.Equal("NGUY CAP tank-03 -0,56: Oxy hoa tan o tank-03 dang giam -0,56 mg/L moi phut: kiem tra may suc khi va nguon dien. Kiem tra ngay", sms);
+    }
+
+    [Fact]
     public void Diacritics_are_removed_letter_by_letter()
     {
         Assert.Equal("Oxy hoa tan thap o be 03, Duong dan nuoc", NotificationText.Gsm7("Oxy hòa tan thấp ở bể 03, Đường dẫn nước"));
