@@ -83,3 +83,22 @@ public sealed class NotificationConfigTests
         Assert.Equal("/nonexistent/notify.yaml", ex.File);
     }
 }
+
+public sealed class NotificationOptionsTests
+{
+    [Theory]
+    [InlineData("PILOTS_WEBHOOK_URL", "ftp://example.vn/hook")]
+    [InlineData("PILOTS_PUBLIC_URL", "pilots.example.vn")]
+    [InlineData("PILOTS_LINK_SECRET", "short")]
+    public void A_bad_setting_names_its_variable(string name, string value)
+    {
+        var ex = Assert.Throws<FormatException>(() => NotificationOptions.FromEnvironment(n => n == name ? value : null));
+        Assert.StartsWith(name + ":", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nothing_set_means_no_webhook_no_links_and_no_file()
+    {
+        Assert.Equal(new NotificationOptions(null, null, null, null, null), NotificationOptions.FromEnvironment(_ => null));
+    }
+}
