@@ -13,6 +13,11 @@ if (args is ["bench"])
     return IoTPilots.Cloud.Bench.RulesBench.Run(Console.Out);
 }
 
+if (args is ["receive", .. var receiveArgs])
+{
+    return await IoTPilots.Cloud.Notifications.DemoReceiver.RunAsync(receiveArgs, Console.Out, Console.Error, CancellationToken.None);
+}
+
 if (args is ["report", .. var reportArgs])
 {
     return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);

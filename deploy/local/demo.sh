@@ -47,6 +47,16 @@ demo_main() {
   done
   grep '^sim: ' "$state/logs/firmware-sim.log" | grep -v '^sim: inventory\|^sim: ready' >&2
 
+  # Notifications (issue 10): unless PILOTS_WEBHOOK_URL names a receiver, a local one prints each alert event
+  # as the farmer reads it (cloud/IoTPilots.Cloud/Notifications/DemoReceiver.cs).
+  if [ -z "${PILOTS_WEBHOOK_URL:-}" ]; then
+    local hook_port
+    hook_port=$(free_port 5090)
+    dotnet "$(bin_dll cloud/IoTPilots.Cloud)" receive --port "$hook_port" &
+    PILOTS_PIDS+=($!)
+    export PILOTS_WEBHOOK_URL="http://127.0.0.1:$hook_port/hook"
+  fi
+
   local api_port
   api_port=$(free_port 5080)
   # The cloud's summary lines and alerts go to this terminal as well as its log.

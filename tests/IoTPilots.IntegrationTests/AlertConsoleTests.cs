@@ -235,6 +235,27 @@ public sealed class AlertConsoleTests : IClassFixture<ConsoleBrowser>, IAsyncLif
     }
 
     [SkippableFact]
+    public async Task Each_alert_shows_who_was_notified_on_which_channel_whether_it_arrived_and_its_shelf()
+    {
+        var alert = RaiseOxygenLow();
+        _store.Enqueue([
+            new IoTPilots.Cloud.Notifications.Notice(alert.Id, "raised", "raised", "Nguyen Van A", "vi", "sms", "+84901234567", 1, 2.8, alert.RaisedAt),
+            new IoTPilots.Cloud.Notifications.Notice(alert.Id, "raised", "raised", "Nguyen Van A", "vi", "telegram", "1001", 1, 2.8, alert.RaisedAt),
+        ]);
+        var sms = _store.Notifications(alert.Id).Single(n => n.Channel == "sms");
+        _store.MarkSent(sms.Id, _time.GetUtcNow());
+        _store.MarkFailed(sms.Id + 1, "HTTP 403 Forbidden: bot was blocked by the user", _time.GetUtcNow());
+        _store.Shelve(alert.Id, "Tran Thi B", "probe cleaning", _time.GetUtcNow().AddHours(1), null);
+        var page = await OpenConsoleAsync(360, 740);
+        var row = Row(page, alert);
+
+        await Expect(row.GetByTestId("alert-notified")).ToContainTextAsync("Nguyen Van A · sms · raised");
+        await Expect(row.GetByTestId("alert-notified")).ToContainTextAsync("đã gửi");
+        await Expect(row.GetByTestId("alert-notified")).ToContainTextAsync("không gửi được (HTTP 403 Forbidden: bot was blocked by the user)");
+        await Expect(row.GetByTestId("alert-shelf")).ToContainTextAsync("Tran Thi B: probe cleaning");
+    }
+
+    [SkippableFact]
     public async Task Acknowledging_through_the_form_records_the_name_and_the_row_shows_it()
     {
         var alert = RaiseOxygenLow();

@@ -309,14 +309,14 @@ public sealed class AlertStoreTests : IDisposable
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version = 2";
+            cmd.CommandText = "PRAGMA user_version = 3";
             cmd.ExecuteNonQuery();
         }
 
         var ex = Assert.Throws<InvalidOperationException>(Open);
 
         Assert.Contains(DbPath, ex.Message, StringComparison.Ordinal);
-        Assert.Contains("version 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

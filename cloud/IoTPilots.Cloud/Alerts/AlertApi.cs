@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using IoTPilots.Cloud.Notifications;
 using IoTPilots.Rules;
 using Microsoft.AspNetCore.Mvc;
 
@@ -16,6 +17,9 @@ public static class AlertApi
     public const int MaxLimit = 1000;
     public const int MaxByLength = 64;
     public const int MaxNoteLength = 500;
+
+    /// <summary>A week: a shelf is for maintenance, not a way to silence a rule for good (change the rules file for that).</summary>
+    public const int MaxShelfMinutes = 7 * 24 * 60;
 
     // An acknowledgement is two short strings; anything this big is not one.
     private const int MaxBodyBytes = 16 * 1024;
@@ -33,13 +37,16 @@ public static class AlertApi
         alerts.MapGet("", List);
         alerts.MapGet("/{id}", Get);
         alerts.MapPost("/{id}/ack", AcknowledgeAsync);
+        alerts.MapPost("/{id}/shelve", ShelveAsync);
+        // The pages the signed links in notifications open: part of acknowledging, served wherever the API is.
+        app.MapAckLinks();
         return app;
     }
 
     private static IResult List(HttpRequest request, [FromServices] AlertStore store) =>
         ParseQuery(request.Query, out var query) is { } error
             ? Error(StatusCodes.Status400BadRequest, error)
-            : Results.Json(store.List(query).Select(AlertJson.From), Json);
+            : Results.Json(store.List(query).Select(a => AlertJson.From(a, store)), Json);
 
     private static IResult Get(string id, [FromServices] AlertStore store)
     {
@@ -49,7 +56,7 @@ public static class AlertApi
         }
 
         return store.Get(alertId) is { } alert
-            ? Results.Json(AlertJson.From(alert), Json)
+            ? Results.Json(AlertJson.From(alert, store), Json)
             : Error(StatusCodes.Status404NotFound, $"alert {alertId} does not exist");
     }
 
@@ -60,15 +67,10 @@ public static class AlertApi
         [FromServices] TimeProvider time,
         CancellationToken cancellation)
     {
-        if (ParseId(id, out var alertId) is { } bad)
+        var (alertId, body, bad) = await ReadPostAsync(id, request, cancellation);
+        if (bad is not null)
         {
             return bad;
-        }
-
-        var body = await ReadBodyAsync(request, cancellation);
-        if (body is null)
-        {
-            return Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes");
         }
 
         if (ParseAcknowledgement(body, out var by, out var note) is { } error)
@@ -78,7 +80,12 @@ public static class AlertApi
 
         try
         {
-            return Results.Json(AlertJson.From(store.Acknowledge(alertId, by, note, time.GetUtcNow())), Json);
+            // With notifications on, those who were told hear who took it, in the same transaction.
+            var notifier = request.HttpContext.RequestServices.GetService<AlertNotifier>();
+            var alert = notifier is not null
+                ? notifier.Acknowledge(alertId, by, note, time.GetUtcNow(), "api")
+                : store.Acknowledge(alertId, by, note, time.GetUtcNow());
+            return Results.Json(AlertJson.From(alert, store), Json);
         }
         catch (KeyNotFoundException ex)
         {
@@ -88,6 +95,92 @@ public static class AlertApi
         {
             return Error(StatusCodes.Status409Conflict, ex.Message);
         }
+    }
+
+    /// <summary>Shelves an alert: its rule and series notify no one until the time is up (the alert is still recorded).</summary>
+    private static async Task<IResult> ShelveAsync(
+        string id,
+        HttpRequest request,
+        [FromServices] AlertStore store,
+        [FromServices] TimeProvider time,
+        CancellationToken cancellation)
+    {
+        var (alertId, body, bad) = await ReadPostAsync(id, request, cancellation);
+        if (bad is not null)
+        {
+            return bad;
+        }
+
+        if (ParseShelf(body, out var by, out var reason, out var minutes) is { } error)
+        {
+            return Error(StatusCodes.Status400BadRequest, error);
+        }
+
+        var notifier = request.HttpContext.RequestServices.GetService<AlertNotifier>();
+        if (notifier is null)
+        {
+            return Error(StatusCodes.Status409Conflict, "notifications do not run in this process (the rules engine runs on another worker); shelve there");
+        }
+
+        try
+        {
+            var alert = notifier.Shelve(alertId, by, reason, time.GetUtcNow().AddMinutes(minutes));
+            return Results.Json(AlertJson.From(alert, store), Json);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            return Error(StatusCodes.Status404NotFound, ex.Message);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Error(StatusCodes.Status409Conflict, ex.Message);
+        }
+    }
+
+    /// <summary>The id and body of a POST on one alert, or the 400 or 413 to answer.</summary>
+    private static async Task<(long Id, byte[] Body, IResult? Error)> ReadPostAsync(string id, HttpRequest request, CancellationToken cancellation)
+    {
+        if (ParseId(id, out var alertId) is { } bad)
+        {
+            return (0, [], bad);
+        }
+
+        return await ReadBodyAsync(request, cancellation) is { } body
+            ? (alertId, body, null)
+            : (alertId, [], Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes"));
+    }
+
+    /// <returns>null when the body is a valid shelf, else an error naming the field.</returns>
+    private static string? ParseShelf(byte[] body, out string by, out string reason, out int minutes)
+    {
+        const string Example = """expected a JSON object such as {"by":"Nguyen Van A","reason":"probe being cleaned","minutes":60}""";
+        reason = "";
+        minutes = 0;
+        if (ParseAcknowledgement(body, out by, out var note, Example) is { } error)
+        {
+            return error;
+        }
+
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("reason", out var reasonElement) || reasonElement.ValueKind != JsonValueKind.String || reasonElement.GetString()!.Trim().Length == 0)
+        {
+            return "reason: required: why no one should be told (a string)";
+        }
+
+        reason = reasonElement.GetString()!.Trim();
+        if (reason.Length > MaxNoteLength || reason.Any(char.IsControl))
+        {
+            return $"reason: one line of at most {MaxNoteLength} characters";
+        }
+
+        if (!root.TryGetProperty("minutes", out var minutesElement) || minutesElement.ValueKind != JsonValueKind.Number
+            || !minutesElement.TryGetInt32(out minutes) || minutes is < 1 or > MaxShelfMinutes)
+        {
+            return $"minutes: required: a whole number from 1 to {MaxShelfMinutes} (a shelf always expires)";
+        }
+
+        return note is null ? null : "note: a shelf takes a reason, not a note";
     }
 
     /// <returns>null when the query is valid, else an error naming the parameter.</returns>
@@ -183,14 +276,16 @@ public static class AlertApi
     }
 
     /// <returns>null when the body is a valid acknowledgement, else an error naming the field.</returns>
-    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note)
+    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note) =>
+        ParseAcknowledgement(body, out by, out note, """expected a JSON object such as {"by":"Nguyen Van A","note":"aerator restarted"}""");
+
+    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note, string example)
     {
-        const string Example = """expected a JSON object such as {"by":"Nguyen Van A","note":"aerator restarted"}""";
         by = "";
         note = null;
         if (body.Length == 0)
         {
-            return $"body: empty; {Example}";
+            return $"body: empty; {example}";
         }
 
         JsonDocument document;
@@ -200,7 +295,7 @@ public static class AlertApi
         }
         catch (JsonException ex)
         {
-            return $"body: not valid JSON ({ex.Message}); {Example}";
+            return $"body: not valid JSON ({ex.Message}); {example}";
         }
 
         using (document)
@@ -208,7 +303,7 @@ public static class AlertApi
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return $"body: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; {Example}";
+                return $"body: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; {example}";
             }
 
             if (!root.TryGetProperty("by", out var byElement) || byElement.ValueKind == JsonValueKind.Null)
@@ -289,9 +384,16 @@ public static class AlertApi
         string? Note,
         DateTime? ResolvedAt,
         string State,
-        MessageJson Message)
+        MessageJson Message,
+        string? AcknowledgedVia,
+        DateTime? ShelvedUntil,
+        string? ShelvedBy,
+        string? ShelveReason,
+        IReadOnlyList<NotificationJson> Notifications)
     {
-        public static AlertJson From(Alert a) => new(
+        public static AlertJson From(Alert a, AlertStore store) => From(a, store.AcknowledgedVia(a.Id), store.ShelfOf(a.Id), store.Notifications(a.Id));
+
+        private static AlertJson From(Alert a, string? via, Shelf? shelf, IReadOnlyList<OutboxItem> sent) => new(
             a.Id,
             a.RuleId,
             SeverityText.Of(a.Severity),
@@ -311,6 +413,14 @@ public static class AlertApi
             a.Note,
             a.ResolvedAt?.UtcDateTime,
             a.State,
-            new MessageJson(a.Message.En, a.Message.Vi));
+            new MessageJson(a.Message.En, a.Message.Vi),
+            via,
+            shelf?.Until.UtcDateTime,
+            shelf?.By,
+            shelf?.Reason,
+            sent.Select(n => new NotificationJson(n.Contact, n.Channel, n.State, n.Level, n.CreatedAt.UtcDateTime, n.Status, n.Attempts, n.SentAt?.UtcDateTime, n.LastError)).ToList());
     }
+
+    /// <summary>Who was told about an alert, on which channel, when it was queued and sent, and how it went.</summary>
+    private sealed record NotificationJson(string Contact, string Channel, string State, int Level, DateTime QueuedAt, string Status, int Attempts, DateTime? SentAt, string? LastError);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using IoTPilots.Cloud.Notifications;
 using IoTPilots.Rules;
 using Microsoft.Data.Sqlite;
 
@@ -28,9 +29,10 @@ public sealed record AlertQuery(
 /// Times are Unix milliseconds, the precision of the edge's sampling times (root README, storage schema).
 /// One connection behind a lock: alerts change a few times a minute, so contention is not a concern.
 /// </remarks>
-public sealed class AlertStore : IDisposable
+public sealed partial class AlertStore : IDisposable
 {
-    private const int SchemaVersion = 1;
+    // 1: alerts. 2: the notification outbox, shelving, how an acknowledgement came in, used acknowledgement links.
+    private const int SchemaVersion = 2;
 
     // SQLite result codes (https://www.sqlite.org/rescode.html) for a file that is not a database.
     private const int SqliteCorrupt = 11;
@@ -53,6 +55,9 @@ public sealed class AlertStore : IDisposable
     private readonly Lock _gate = new();
     private readonly SqliteConnection _db;
     private readonly TimeProvider _time;
+
+    // The transaction in progress (under _gate), which every command must join (Microsoft.Data.Sqlite requires it).
+    private SqliteTransaction? _tx;
 
     private AlertStore(SqliteConnection db, string filePath, TimeProvider time)
     {
@@ -83,7 +88,9 @@ public sealed class AlertStore : IDisposable
             db.Open();
             Execute(db, "PRAGMA journal_mode = WAL");
             EnsureSchema(db, path);
-            return new AlertStore(db, path, time);
+            var store = new AlertStore(db, path, time);
+            store.RequeueInterrupted();
+            return store;
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
         {
@@ -98,28 +105,48 @@ public sealed class AlertStore : IDisposable
     }
 
     /// <summary>Records what the rules engine decided; returns the alert it concerned, or null when there was none to update or resolve.</summary>
-    public Alert? Apply(AlertEvent e)
+    public Alert? Apply(AlertEvent e) => Apply(e, null);
+
+    /// <summary>
+    /// As <see cref="Apply(AlertEvent)"/>, and in the same transaction puts the notifications <paramref name="plan"/>
+    /// decides into the outbox: a crash cannot keep the alert and lose its notifications, or the reverse.
+    /// </summary>
+    public Alert? Apply(AlertEvent e, Func<Alert, AlertEvent, IReadOnlyList<Notice>>? plan)
     {
         ArgumentNullException.ThrowIfNull(e);
         lock (_gate)
         {
-            var open = FindOpen(e.RuleId, e.Series, e.Field);
-            switch (e.Transition)
+            return InTransaction(() =>
             {
-                case AlertTransition.Raised when open is null:
-                    return Insert(e);
-                case AlertTransition.Raised or AlertTransition.Updated when open is not null:
-                    // A second raise (e.g. the engine restarted without reloading) must not open a duplicate.
-                    Update(open.Id, """
-                        last_value = $value, worst_value = coalesce($worst, worst_value), updated_at_ms = $at
-                        """, e);
-                    return Get(open.Id);
-                case AlertTransition.Resolved when open is not null:
-                    Update(open.Id, "last_value = $value, resolved_at_ms = $at", e);
-                    return Get(open.Id);
-                default:
-                    return null;
-            }
+                var alert = ApplyInTransaction(e);
+                if (alert is not null && plan is not null)
+                {
+                    EnqueueInTransaction(plan(alert, e));
+                }
+
+                return alert;
+            });
+        }
+    }
+
+    private Alert? ApplyInTransaction(AlertEvent e)
+    {
+        var open = FindOpen(e.RuleId, e.Series, e.Field);
+        switch (e.Transition)
+        {
+            case AlertTransition.Raised when open is null:
+                return Insert(e);
+            case AlertTransition.Raised or AlertTransition.Updated when open is not null:
+                // A second raise (e.g. the engine restarted without reloading) must not open a duplicate.
+                Update(open.Id, """
+                    last_value = $value, worst_value = coalesce($worst, worst_value), updated_at_ms = $at
+                    """, e);
+                return Get(open.Id);
+            case AlertTransition.Resolved when open is not null:
+                Update(open.Id, "last_value = $value, resolved_at_ms = $at", e);
+                return Get(open.Id);
+            default:
+                return null;
         }
     }
 
@@ -187,30 +214,50 @@ public sealed class AlertStore : IDisposable
     /// <summary>A person takes the alert. Allowed after it resolved: a late acknowledgement still counts for time-to-acknowledge.</summary>
     /// <exception cref="KeyNotFoundException">No alert has this id.</exception>
     /// <exception cref="InvalidOperationException">Someone already acknowledged it; the message says who and when.</exception>
-    public Alert Acknowledge(long id, string by, string? note, DateTimeOffset at)
+    public Alert Acknowledge(long id, string by, string? note, DateTimeOffset at) => Acknowledge(id, by, note, at, "api", null);
+
+    /// <summary>As <see cref="Acknowledge(long, string, string?, DateTimeOffset)"/>, recording the channel it came through
+    /// (<c>api</c>, <c>console</c>, <c>link</c>, <c>telegram</c>) and queuing what <paramref name="plan"/> decides, in one transaction.</summary>
+    public Alert Acknowledge(long id, string by, string? note, DateTimeOffset at, string via, Func<Alert, IReadOnlyList<Notice>>? plan)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(by);
         lock (_gate)
         {
-            var alert = Get(id) ?? throw new KeyNotFoundException($"alert {id} does not exist");
-            if (alert.AcknowledgedAt is { } when)
+            return InTransaction(() =>
             {
-                throw new InvalidOperationException(
-                    $"alert {id} was already acknowledged by {alert.AcknowledgedBy} at {when.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
-            }
+                var alert = AcknowledgeInTransaction(id, by, note, at, via);
+                if (plan is not null)
+                {
+                    EnqueueInTransaction(plan(alert));
+                }
 
-            using var cmd = Command("""
-                UPDATE alerts SET acknowledged_at_ms = $at, acknowledged_by = $by, note = $note, written_at_ms = $written
-                WHERE id = $id
-                """);
-            cmd.Parameters.AddWithValue("$id", id);
-            cmd.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$by", by);
-            cmd.Parameters.AddWithValue("$note", (object?)note ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$written", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            cmd.ExecuteNonQuery();
-            return Get(id)!;
+                return alert;
+            });
         }
+    }
+
+    private Alert AcknowledgeInTransaction(long id, string by, string? note, DateTimeOffset at, string via)
+    {
+        var alert = Get(id) ?? throw new KeyNotFoundException($"alert {id} does not exist");
+        if (alert.AcknowledgedAt is { } when)
+        {
+            throw new InvalidOperationException(
+                $"alert {id} was already acknowledged by {alert.AcknowledgedBy} at {when.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
+        }
+
+        using var cmd = Command("""
+            UPDATE alerts SET acknowledged_at_ms = $at, acknowledged_by = $by, acknowledged_via = $via, note = $note,
+                written_at_ms = $written
+            WHERE id = $id
+            """);
+        cmd.Parameters.AddWithValue("$via", via);
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$by", by);
+        cmd.Parameters.AddWithValue("$note", (object?)note ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$written", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        cmd.ExecuteNonQuery();
+        return Get(id)!;
     }
 
     public void Dispose()
@@ -234,6 +281,12 @@ public sealed class AlertStore : IDisposable
 
         if (found == SchemaVersion)
         {
+            return;
+        }
+
+        if (found == 1)
+        {
+            MigrateToVersion2(db);
             return;
         }
 
@@ -267,9 +320,10 @@ public sealed class AlertStore : IDisposable
             CREATE UNIQUE INDEX alerts_one_open_per_rule_and_series
                 ON alerts (rule_id, pilot, site, gateway, device, field) WHERE resolved_at_ms IS NULL;
             CREATE INDEX alerts_by_raised_at ON alerts (raised_at_ms);
-            PRAGMA user_version = {SchemaVersion};
+            PRAGMA user_version = 1;
             """, tx);
         tx.Commit();
+        MigrateToVersion2(db);
     }
 
     private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
@@ -284,7 +338,30 @@ public sealed class AlertStore : IDisposable
     {
         var cmd = _db.CreateCommand();
         cmd.CommandText = sql;
+        cmd.Transaction = _tx;
         return cmd;
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one transaction (under <see cref="_gate"/>); nested calls join the outer one.</summary>
+    private T InTransaction<T>(Func<T> work)
+    {
+        if (_tx is not null)
+        {
+            return work();
+        }
+
+        using var tx = _db.BeginTransaction();
+        _tx = tx;
+        try
+        {
+            var result = work();
+            tx.Commit();
+            return result;
+        }
+        finally
+        {
+            _tx = null;
+        }
     }
 
     private Alert? FindOpen(string ruleId, SeriesKey series, string field)

@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Notifications;
 using IoTPilots.Rules;
 
 namespace IoTPilots.Cloud.Alerts;
@@ -6,9 +7,11 @@ public static class AlertsSetup
 {
     /// <summary>
     /// The alert store and, where <see cref="RulesOptions.Evaluate"/>, the rules engine on the live stream. Loading
-    /// the rules throws <see cref="Config.ConfigException"/> naming file, line and field for any mistake.
+    /// the rules throws <see cref="Config.ConfigException"/> naming file, line and field for any mistake. With the rules
+    /// engine come notifications (<paramref name="notifications"/>, else from the environment: PILOTS_NOTIFY,
+    /// PILOTS_WEBHOOK_URL...), whose bad settings throw <see cref="FormatException"/> naming the variable.
     /// </summary>
-    public static IServiceCollection AddAlerts(this IServiceCollection services, RulesOptions options)
+    public static IServiceCollection AddAlerts(this IServiceCollection services, RulesOptions options, NotificationOptions? notifications = null)
     {
         var rules = RuleSet.Load(options.RulesPath);
         services.AddSingleton(options);
@@ -16,6 +19,7 @@ public static class AlertsSetup
         if (options.Evaluate)
         {
             services.AddSingleton(new RulesEngine(rules));
+            services.AddNotifications(notifications ?? NotificationOptions.FromEnvironment(Environment.GetEnvironmentVariable), Environment.GetEnvironmentVariable);
             services.AddHostedService<RulesService>();
         }
 

@@ -26,7 +26,8 @@ public sealed class RulesService(
     AlertStore store,
     IPointWriter influx,
     TimeProvider time,
-    ILogger<RulesService> logger) : BackgroundService
+    ILogger<RulesService> logger,
+    Notifications.AlertNotifier notifier) : BackgroundService
 {
     private readonly Lock _gate = new();
 
@@ -94,7 +95,8 @@ public sealed class RulesService(
         var lines = new List<string>();
         foreach (var e in events)
         {
-            if (store.Apply(e) is not { } alert)
+            // Stored with its notifications in one transaction; sending is the dispatcher's, so a channel never blocks this.
+            if (notifier.Apply(e) is not { } alert)
             {
                 continue;
             }

@@ -30,7 +30,10 @@ public sealed class AlertHost : IAsyncDisposable
 
     public AlertStore Store { get; }
 
-    public static async Task<AlertHost> StartAsync(TimeProvider time, ErrorLog log)
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="notifications">Also the notifier (planner, outbox, signed links) over <paramref name="notifications"/>'s contacts and routes, as the rules worker has it.</param>
+    public static async Task<AlertHost> StartAsync(TimeProvider time, ErrorLog log, IoTPilots.Cloud.Notifications.NotificationConfig? notifications = null)
     {
         var dir = Directory.CreateTempSubdirectory("pilots-alerts-").FullName;
         var builder = WebApplication.CreateBuilder();
@@ -38,6 +41,14 @@ public sealed class AlertHost : IAsyncDisposable
         builder.Logging.ClearProviders().AddProvider(log);
         builder.Services.AddSingleton(_ => AlertStore.Open(Path.Combine(dir, "alerts.db"), time));
         builder.Services.AddSingleton(time);
+        if (notifications is not null)
+        {
+            builder.Services.AddSingleton(new IoTPilots.Cloud.Notifications.NotificationPlanner(notifications, time));
+            builder.Services.AddSingleton<IoTPilots.Cloud.Notifications.OutboxSignal>();
+            builder.Services.AddSingleton<IoTPilots.Cloud.Notifications.AlertNotifier>();
+            builder.Services.AddSingleton(new IoTPilots.Cloud.Notifications.NotificationLinks(new Uri("http://127.0.0.1/"), "link-secret-for-tests"u8.ToArray(), TimeSpan.FromHours(24), time));
+        }
+
         var app = builder.Build();
         app.MapAlertApi();
         app.MapAlertConsole();
