@@ -45,10 +45,11 @@ public static class FaultRig
     }
 
     /// <summary>The cloud executable on the test broker and database, writing the delivery summary every second.</summary>
-    public static ChildProcess Cloud(Servers servers, InfluxWriter influx, string group, string worker, string alertDb, int httpPort) => new(
+    /// <param name="extra">More settings (PILOTS_RULES, PILOTS_WEBHOOK_URL, ...).</param>
+    public static ChildProcess Cloud(Servers servers, InfluxWriter influx, string group, string worker, string alertDb, int httpPort, Dictionary<string, string>? extra = null) => new(
         "cloud/IoTPilots.Cloud",
         ["--urls", $"http://127.0.0.1:{httpPort}"],
-        new()
+        new(extra ?? [])
         {
             ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}",
             ["PILOTS_INFLUX_URL"] = servers.InfluxUrl,

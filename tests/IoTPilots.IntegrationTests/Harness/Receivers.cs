@@ -39,6 +39,14 @@ public sealed class HttpReceiver : IAsyncDisposable
 
     public Func<ReceivedRequest, (int Status, string Body)> Answer { get; set; } = _ => (200, """{"ok":true,"result":[]}""");
 
+    /// <summary>How long each answer waits after the request is recorded: a slow receiver, so a sender can be killed mid-send.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>Requests recorded whose answer has not been written yet.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    private int _pending;
+
     public static async Task<HttpReceiver> StartAsync()
     {
         var builder = WebApplication.CreateBuilder();
@@ -56,6 +64,19 @@ public sealed class HttpReceiver : IAsyncDisposable
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 body.ToArray());
             receiver!.Requests.Enqueue(request);
+            Interlocked.Increment(ref receiver._pending);
+            try
+            {
+                if (receiver.Delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(receiver.Delay, context.RequestAborted);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref receiver._pending);
+            }
+
             var (status, answer) = receiver.Answer(request);
             context.Response.StatusCode = status;
             context.Response.ContentType = "application/json";
