@@ -307,6 +307,92 @@ public sealed class AlertConsoleTests : IClassFixture<ConsoleBrowser>, IAsyncLif
         AssertNoErrors();
     }
 
+    /// <summary>The console over a host that also runs the notifier, as the rules worker does: shelving needs it.</summary>
+    private async Task StartWithNotificationsAsync()
+    {
+        await _host.DisposeAsync();
+        _host = await AlertHost.StartAsync(_time, _log, IoTPilots.Cloud.Notifications.NotificationConfig.Parse("""
+            contacts:
+              - { name: Nguyen Van A, language: vi, sms: "+84901234567" }
+            routes:
+              - escalation:
+                  - contacts: [Nguyen Van A]
+            """, "notify.yaml"));
+        _address = _host.Address;
+        _store = _host.Store;
+    }
+
+    [SkippableFact]
+    public async Task Shelving_through_the_form_records_the_reason_and_expiry_and_the_row_shows_the_shelf()
+    {
+        await StartWithNotificationsAsync();
+        var alert = RaiseOxygenLow();
+        var resolved = Resolve(Raise("wind-high", Crane2, "wind_m_s", Severity.Warning, 5, 21.5, new LocalizedText("Wind high at crane 2", "Gió mạnh ở cẩu 2")), 9, 12.0);
+        var page = await OpenConsoleAsync(360, 740);
+        await page.GetByTestId("state-filter").SelectOptionAsync("all");
+        var row = Row(page, alert);
+
+        await Expect(Row(page, resolved)).ToHaveAttributeAsync("data-state", "resolved");
+        await Expect(Row(page, resolved).GetByTestId("shelve-button")).ToHaveCountAsync(0);
+        await Expect(row.GetByTestId("shelve-button")).ToHaveTextAsync("Tạm ẩn");
+        await row.GetByTestId("shelve-button").ClickAsync();
+        await Expect(row.GetByTestId("shelve-form")).ToContainTextAsync("Lý do tạm ẩn");
+        await row.GetByTestId("shelve-name").FillAsync("Trần Thị B");
+        await row.GetByTestId("shelve-reason").FillAsync("đang vệ sinh đầu đo");
+        await row.GetByTestId("shelve-minutes").SelectOptionAsync("120");
+        await row.GetByTestId("shelve-submit").ClickAsync();
+
+        await Expect(row.GetByTestId("alert-shelf")).ToContainTextAsync("Trần Thị B: đang vệ sinh đầu đo");
+        await Expect(row.GetByTestId("shelve-form")).ToHaveCountAsync(0);
+        // Shelving is not acknowledging: the alert is still open, and can still be acknowledged.
+        await Expect(row).ToHaveAttributeAsync("data-state", "open");
+        await Expect(row.GetByTestId("ack-button")).ToBeVisibleAsync();
+        var shelf = _store.ShelfOf(alert.Id)!;
+        Assert.Equal((_time.GetUtcNow().AddMinutes(120), "đang vệ sinh đầu đo", "Trần Thị B"), (shelf.Until, shelf.Reason, shelf.By));
+        AssertNoErrors();
+    }
+
+    [SkippableFact]
+    public async Task Shelving_without_a_reason_shows_an_error_and_changes_nothing()
+    {
+        await StartWithNotificationsAsync();
+        var alert = RaiseOxygenLow();
+        var page = await OpenConsoleAsync();
+        var posts = 0;
+        page.Request += (_, request) => posts += request.Method == "POST" ? 1 : 0;
+        var row = Row(page, alert);
+
+        await row.GetByTestId("shelve-button").ClickAsync();
+        await row.GetByTestId("shelve-name").FillAsync("Trần Thị B");
+        await row.GetByTestId("shelve-reason").FillAsync("  ");
+        await row.GetByTestId("shelve-submit").ClickAsync();
+
+        await Expect(row.GetByTestId("ack-error")).ToHaveTextAsync("Hãy nhập lý do tạm ẩn.");
+        await Expect(row.GetByTestId("shelve-form")).ToBeVisibleAsync();
+        Assert.Equal(0, posts);
+        Assert.Null(_store.ShelfOf(alert.Id));
+        AssertNoErrors();
+    }
+
+    [SkippableFact]
+    public async Task Shelving_where_notifications_do_not_run_shows_the_servers_409_inline()
+    {
+        var alert = RaiseOxygenLow();
+        var page = await OpenConsoleAsync();
+        await page.GetByTestId("lang-toggle").ClickAsync();
+        var row = Row(page, alert);
+
+        await Expect(row.GetByTestId("shelve-button")).ToHaveTextAsync("Shelve");
+        await row.GetByTestId("shelve-button").ClickAsync();
+        await row.GetByTestId("shelve-name").FillAsync("Tran Thi B");
+        await row.GetByTestId("shelve-reason").FillAsync("probe cleaning");
+        await row.GetByTestId("shelve-submit").ClickAsync();
+
+        await Expect(row.GetByTestId("ack-error")).ToContainTextAsync("(409): notifications do not run in this process");
+        Assert.Null(_store.ShelfOf(alert.Id));
+        Assert.Empty(_pageErrors);
+    }
+
     [SkippableFact]
     public async Task An_alert_acknowledged_meanwhile_by_someone_else_shows_the_servers_409_inline()
     {
