@@ -1,10 +1,29 @@
 using System.Globalization;
 using System.Net;
 using IoTPilots.FirmwareSim;
+using IoTPilots.FirmwareSim.Load;
 using IoTPilots.FirmwareSim.Scenarios;
 using IoTPilots.Mqtt;
 
 // firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
+if (args is ["load", .. var loadArgs])
+{
+    LoadOptions load;
+    try
+    {
+        load = LoadArguments.Parse(loadArgs);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim load: {ex.Message}\n{LoadArguments.Usage}");
+        return 2;
+    }
+
+    using var stopLoad = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopLoad.Cancel(); };
+    return await LoadGenerator.RunAsync(load, Console.Out, stopLoad.Token);
+}
+
 const string Usage = "usage: IoTPilots.FirmwareSim [--scenario NAME[,NAME...]] [--seed N] [--inventory-dir DIR] [--mqtt-url mqtt://HOST:PORT] [--bind ADDRESS]";
 var scenarioText = "baseline";
 var seed = 1;
