@@ -71,7 +71,7 @@ public static class LoadGenerator
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var baseline = options.StatsUrl is null ? 0 : await StoredAsync(http, options.StatsUrl, cancellationToken).ConfigureAwait(false) ?? 0;
-        var payloads = new PayloadFactory(options.Site, start, options.DevicesPerGateway);
+        var payloads = new LoadPayloads(options.Site, start, options.DevicesPerGateway);
         var clock = Stopwatch.StartNew();
         var senders = new List<Task>();
         var perGateway = options.Rate / options.Gateways;
@@ -134,7 +134,7 @@ public static class LoadGenerator
         return 0;
     }
 
-    private static async Task SendAsync(LoadGateway gateway, string gatewayId, double rate, TimeSpan duration, Stopwatch clock, PayloadFactory payloads, CancellationToken cancellationToken)
+    private static async Task SendAsync(LoadGateway gateway, string gatewayId, double rate, TimeSpan duration, Stopwatch clock, LoadPayloads payloads, CancellationToken cancellationToken)
     {
         long seq = 0;
         var begin = clock.Elapsed;
@@ -171,27 +171,6 @@ public static class LoadGenerator
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
         {
             return null;
-        }
-    }
-
-    /// <summary>Contract messages of three good readings, as an edge would send them.</summary>
-    private sealed class PayloadFactory(string site, DateTimeOffset start, int devices)
-    {
-        private readonly long _startMs = start.ToUnixTimeMilliseconds();
-
-        public (string Topic, byte[] Payload) Make(string gateway, long seq)
-        {
-            var device = $"dev-{seq % devices:D2}";
-            var ts = DateTimeOffset.FromUnixTimeMilliseconds(_startMs + (seq / devices));
-            var value = (seq % 1000) / 10.0;
-            var message = new TelemetryMessage(Pilots.Aquaculture, site, gateway, device, seq,
-            [
-                new Reading("do_mg_l", ts, 5 + (value / 100), "mg/L", Quality.Good),
-                new Reading("temp_c", ts, 20 + (value / 10), "degC", Quality.Good),
-                new Reading("ph", ts, 7 + (value / 1000), "pH", Quality.Good),
-            ])
-            { Epoch = site };
-            return (message.Topic, TelemetryCodec.Encode(message));
         }
     }
 }
