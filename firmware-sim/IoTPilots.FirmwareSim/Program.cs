@@ -24,6 +24,19 @@ if (args is ["load", .. var loadArgs])
     return await LoadGenerator.RunAsync(load, Console.Out, stopLoad.Token);
 }
 
+if (args is ["load-influx", .. var directArgs])
+{
+    try
+    {
+        return await DirectWriteLoad.RunAsync(directArgs, Console.Out, CancellationToken.None);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim load-influx: {ex.Message}\n{DirectWriteLoad.Usage}");
+        return 2;
+    }
+}
+
 const string Usage = "usage: IoTPilots.FirmwareSim [--scenario NAME[,NAME...]] [--seed N] [--inventory-dir DIR] [--mqtt-url mqtt://HOST:PORT] [--bind ADDRESS]";
 var scenarioText = "baseline";
 var seed = 1;

@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.FirmwareSim.Load;
@@ -26,24 +27,28 @@ public sealed class OverloadTests(Servers servers)
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddProvider(log);
         builder.Services.AddIngestion(new IngestionOptions(servers.Mqtt, influx.Endpoint, $"ov{Guid.NewGuid():N}"[..12], "1"));
+        // As shipped: worker 1 also runs the rules engine on its own subscription to every telemetry topic.
+        var alerts = Directory.CreateTempSubdirectory("pilots-overload-").FullName;
+        builder.Services.AddAlerts(RulesOptions.FromEnvironment(name => name == "PILOTS_ALERT_DB" ? Path.Combine(alerts, "alerts.db") : null, "1"));
         builder.Services.AddSingleton<IPointWriter>(sp => stalled.Over(sp.GetRequiredService<InfluxWriter>()));
         using var cloud = builder.Build();
         await cloud.StartAsync();
         var subscription = cloud.Services.GetRequiredService<IngestionSubscription>();
         await Eventually.TrueAsync(() => Task.FromResult(subscription.IsActive), TimeSpan.FromSeconds(30), "the ingestion subscription");
 
-        // 20,000 messages while InfluxDB takes nothing, then 20,000 more while the cloud works off the backlog.
+        // 21,000 messages while InfluxDB takes nothing, then 45,000 more while the cloud works off the backlog.
         var run = $"ov{Guid.NewGuid():N}"[..10];
-        await LoadAsync($"{run}-a", rate: 5000, seconds: 4);
+        await LoadAsync($"{run}-a", rate: 3000, seconds: 7);
         stalled.Resume();
-        await LoadAsync($"{run}-b", rate: 2000, seconds: 10);
+        await LoadAsync($"{run}-b", rate: 3000, seconds: 15);
 
         await Eventually.TrueAsync(
-            async () => await StoredAsync(influx, $"{run}-a") + await StoredAsync(influx, $"{run}-b") == 40_000,
-            TimeSpan.FromSeconds(40),
-            "all 40,000 messages stored");
+            async () => await StoredAsync(influx, $"{run}-a") + await StoredAsync(influx, $"{run}-b") == 66_000,
+            TimeSpan.FromSeconds(30),
+            "all 66,000 messages stored");
         Assert.Empty(log.Errors);
         await cloud.StopAsync();
+        Directory.Delete(alerts, recursive: true);
     }
 
     private async Task LoadAsync(string site, double rate, double seconds)
