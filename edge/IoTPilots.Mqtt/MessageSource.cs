@@ -33,6 +33,12 @@ public sealed record MessageSourceOptions(string ClientId, IReadOnlyList<string>
     /// <summary>Acknowledge each message as soon as the handler returns (a consumer that loses nothing by a crash).</summary>
     public bool AutoAck { get; init; }
 
+    /// <summary>
+    /// Subscribe at QoS 0: the broker sends and forgets, with no acknowledgement, window or queue per message. For a
+    /// clean-session consumer that does not replay what it missed anyway.
+    /// </summary>
+    public bool AtMostOnce { get; init; }
+
     /// <summary>Awaited after each connect, before subscribing (the rules engine waits for the ingestion's subscription).</summary>
     public Func<CancellationToken, Task>? BeforeSubscribe { get; init; }
 

@@ -62,7 +62,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
             var subscribe = new MqttClientSubscribeOptionsBuilder();
             foreach (var filter in options.Filters)
             {
-                subscribe.WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce);
+                subscribe.WithTopicFilter(filter, options.AtMostOnce ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce);
             }
 
             await client.SubscribeAsync(subscribe.Build(), ct).ConfigureAwait(false);
@@ -80,7 +80,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
             lock (_gate)
             {
                 generation = _generation;
-                if (++_unacked >= receiveMaximum)
+                if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && ++_unacked >= receiveMaximum)
                 {
                     _windowFilled = true;
                 }
@@ -108,6 +108,12 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
         bool refresh;
         lock (_gate)
         {
+            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+            {
+                // Nothing to acknowledge, nothing in the window.
+                return;
+            }
+
             if (generation != _generation)
             {
                 // Its connection is gone: the broker redelivers it on this one, maybe under the same packet id as

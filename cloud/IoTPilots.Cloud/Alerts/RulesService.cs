@@ -38,6 +38,10 @@ public sealed class RulesService(
         var source = sources.Open(new MessageSourceOptions($"cloud-rules-{ingestion.Group}", [Topics.AllTelemetry])
         {
             CleanStart = true,
+            // QoS 0: a clean session replays nothing anyway, and acknowledged delivery made the broker keep a window,
+            // a queue and a PUBACK per message for a second subscriber; with Mosquitto 2.0.11 that stalled the
+            // ingestion's share under overload too (cloud README, "Overload").
+            AtMostOnce = true,
             AutoAck = true,
             BeforeSubscribe = ingestionSubscription.WaitAsync,
             Subscribed = () => logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry),
