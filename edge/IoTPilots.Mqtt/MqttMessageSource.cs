@@ -35,6 +35,8 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
     private bool _windowFilled;
     private int _refreshing;
     private int _lowWater;
+    private long _arrived;
+    private bool _sawTraffic;
 
     /// <summary>Reconnects made because the receive window had filled (for logs and tests).</summary>
     public long Refreshes { get; private set; }
@@ -80,6 +82,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
             lock (_gate)
             {
                 generation = _generation;
+                _arrived++;
                 if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && ++_unacked >= receiveMaximum)
                 {
                     _windowFilled = true;
@@ -100,7 +103,9 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
                 await handler(message, cancellationToken).ConfigureAwait(false);
             }
         };
+        var watching = WatchSilenceAsync(session, cancellationToken);
         await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        await watching.ConfigureAwait(false);
     }
 
     private async ValueTask AckAsync(MqttSession session, MqttApplicationMessageReceivedEventArgs e, long generation, CancellationToken cancellationToken)
@@ -143,25 +148,80 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
             return;
         }
 
-        if (refresh && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        if (refresh)
         {
-            Refreshes++;
-            logger.LogInformation("The receive window was full and the broker is not refilling it: reconnecting so it sends its queued backlog at full speed");
-            _ = Task.Run(async () =>
+            Refresh(session, "The receive window was full and the broker is not refilling it: reconnecting so it sends its queued backlog at full speed");
+        }
+    }
+
+    private void Refresh(MqttSession session, string why)
+    {
+        if (Interlocked.Exchange(ref _refreshing, 1) != 0)
+        {
+            return;
+        }
+
+        Refreshes++;
+        logger.LogInformation("{Why}", why);
+        _ = Task.Run(async () =>
+        {
+            try
             {
-                try
+                await session.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug("Disconnect for a refresh failed: {Error}", ex.Message);
+            }
+            finally
+            {
+                Volatile.Write(ref _refreshing, 0);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The other face of the same broker defect: with nothing unacknowledged here, the broker may stop sending
+    /// altogether (its quota for this session gone) while it still holds a backlog. A stream that stops dead with
+    /// nothing in flight gets one reconnect after 3 s of silence, then 6, 12... up to 5 min while it stays silent:
+    /// with nothing in flight a reconnect costs a round trip and redelivers nothing, and a fleet that really went
+    /// quiet costs a handful of them.
+    /// </summary>
+    private async Task WatchSilenceAsync(MqttSession session, CancellationToken cancellationToken)
+    {
+        var quiet = TimeSpan.FromSeconds(3);
+        var next = quiet;
+        var silentSince = Environment.TickCount64;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+                bool idle;
+                lock (_gate)
                 {
-                    await session.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
+                    if (_arrived > 0)
+                    {
+                        _arrived = 0;
+                        _sawTraffic = true;
+                        silentSince = Environment.TickCount64;
+                        next = quiet;
+                        continue;
+                    }
+
+                    idle = _unacked == 0 && _sawTraffic && session.IsConnected && !options.CleanStart;
                 }
-                catch (Exception ex)
+
+                if (idle && TimeSpan.FromMilliseconds(Environment.TickCount64 - silentSince) >= next)
                 {
-                    logger.LogDebug("Disconnect for a refresh failed: {Error}", ex.Message);
+                    silentSince = Environment.TickCount64;
+                    next = TimeSpan.FromTicks(Math.Min(next.Ticks * 2, TimeSpan.FromMinutes(5).Ticks));
+                    Refresh(session, "Messages stopped with nothing in flight: reconnecting in case the broker holds a backlog it no longer sends");
                 }
-                finally
-                {
-                    Volatile.Write(ref _refreshing, 0);
-                }
-            }, CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 }
