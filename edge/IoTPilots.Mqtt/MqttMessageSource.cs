@@ -45,7 +45,12 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
     {
         var receiveMaximum = (ushort)Math.Clamp(options.ReceiveMaximum, 1, ushort.MaxValue);
         _lowWater = receiveMaximum / 16;
-        await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum), options.CleanStart);
+        // MQTTnet sets SO_RCVBUF to its BufferSize, 8 KiB by default, before connecting (MqttTcpChannel.ConnectAsync):
+        // no TCP window scaling, and on loopback (MSS 64 KiB) a window that can never open by one MSS, so Linux sends
+        // no window update once a consumer that fell behind has let it fill. The broker then only learns of free
+        // space from zero-window probes, whose interval backs off to two minutes: a few dozen messages per probe,
+        // every CPU idle (cloud README, "Overload"). 1 MiB keeps the window open and scaled.
+        await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum).WithTcpServer(o => o.BufferSize = 1 << 20), options.CleanStart);
         session.OnConnected = async (client, ct) =>
         {
             lock (_gate)
