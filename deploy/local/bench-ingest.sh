@@ -10,14 +10,16 @@
 # Tunables: PILOTS_BENCH_RATES (ramp, msg/s), PILOTS_BENCH_GATEWAYS.
 
 bench_ingest_main() {
-  local dir sim cloud_dll port rates gateways
-  dir="$PILOTS_ROOT/.pilots/bench-ingest-$$"
+  local sim cloud_dll port rates gateways
+  # Global, not local: the EXIT trap runs after this function has returned.
+  BENCH_INGEST_DIR="$PILOTS_ROOT/.pilots/bench-ingest-$$"
+  local dir=$BENCH_INGEST_DIR
   sim="$PILOTS_ROOT/firmware-sim/IoTPilots.FirmwareSim/bin/Release/net10.0/IoTPilots.FirmwareSim.dll"
   cloud_dll="$PILOTS_ROOT/cloud/IoTPilots.Cloud/bin/Release/net10.0/IoTPilots.Cloud.dll"
   rates=${PILOTS_BENCH_RATES:-"10000 20000 30000 40000 50000 60000"}
   gateways=${PILOTS_BENCH_GATEWAYS:-20}
   ensure_server_packages
-  trap 'stop_all; rm -rf "$dir"' EXIT
+  trap 'stop_all; rm -rf "$BENCH_INGEST_DIR"' EXIT
   start_servers "$dir"
   port=$(free_port 5980)
   PILOTS_INGEST_GROUP=bench PILOTS_ALERT_DB="$dir/alerts.db" PILOTS_DELIVERY_INTERVAL_S=10 \
