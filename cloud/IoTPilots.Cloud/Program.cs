@@ -85,6 +85,7 @@ app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
     messages = s.Messages,
     readings = s.Readings,
     linesWritten = s.LinesWritten,
+    messagesStored = s.MessagesStored,
     rejected = s.Rejected,
     writeErrors = s.WriteErrors,
     pendingLines = s.PendingLines,

@@ -27,8 +27,8 @@ public enum RuleKind
 /// <param name="Window">For <see cref="RuleKind.Rate"/> and <see cref="RuleKind.Forecast"/>: the span the trend is fitted over. For <see cref="RuleKind.Missing"/>: how long without a good reading.</param>
 /// <param name="Horizon">For <see cref="RuleKind.Forecast"/>: fires when the limit will be reached within this time.</param>
 /// <param name="When">Judge only messages in which this other signal of the device meets its condition (a
-/// machine under comparable load [DOMAIN C4]); other messages are skipped, neither breaching nor clearing.</param>
-/// <param name="Source">Where the limit comes from: a DOMAIN.md key, or [U] for a value to confirm on site.</param>
+/// machine under comparable load [docs/domain.md C4]); other messages are skipped, neither breaching nor clearing.</param>
+/// <param name="Source">Where the limit comes from: a docs/domain.md key, or [U] for a value to confirm on site.</param>
 public sealed record Rule(
     string Id,
     RuleKind Kind,

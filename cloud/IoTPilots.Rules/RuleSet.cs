@@ -13,7 +13,7 @@ public static partial class RuleSet
     private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast"];
     private static readonly string[] Severities = ["info", "warning", "critical"];
 
-    /// <summary>The rules shipped with the cloud service, from DOMAIN.md (copied next to the binaries).</summary>
+    /// <summary>The rules shipped with the cloud service, from docs/domain.md (copied next to the binaries).</summary>
     public static string DefaultFile => Path.Combine(AppContext.BaseDirectory, "rules", "default.yaml");
 
     /// <summary>Loads one file, or every <c>*.yaml</c> of a folder in name order; rule ids must be unique across them.</summary>

@@ -189,7 +189,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     /// A forecast: the window is cut into <see cref="ForecastBuckets"/> buckets, each reduced to its extreme on the
     /// limit's side (the peak for an upper limit: a crane's vibration at load, not while it idles), and a
     /// Theil–Sen line (median of pairwise slopes: robust to outliers and duty cycles) is fitted through them and
-    /// extrapolated to the limit [DOMAIN 5, RUL by trend]. The quartiles of the pairwise slopes give the range.
+    /// extrapolated to the limit [docs/domain.md section 5, RUL by trend]. The quartiles of the pairwise slopes give the range.
     /// Judged about 40 times per window, once three quarters of it are covered; it fires when the crossing is
     /// within the rule's horizon and at least three quarters of the pairwise slopes head for the limit (noise
     /// around a flat level does not), and clears when, for a whole window, the crossing has been more than 1.5

@@ -107,7 +107,7 @@ public static class InventoryLoader
             case Buses.ModbusTcp when !TryParseHostPort(address, out _, out _):
                 throw addressNode.Error($"expected host:port for a modbus-tcp device, got '{address}'");
             case Buses.ModbusRtu or Buses.Ezo:
-                // EZO circuits ship at 9600 8N1 [DOMAIN S1]; Modbus probes vary (Renke RS-LDO: 4800 [DOMAIN S3]).
+                // EZO circuits ship at 9600 8N1 [docs/domain.md S1]; Modbus probes vary (Renke RS-LDO: 4800 [docs/domain.md S3]).
                 if (!SerialSettings.TryParse(address, 9600, out var s, out var serialError))
                 {
                     throw addressNode.Error(serialError);

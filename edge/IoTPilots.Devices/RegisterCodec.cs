@@ -3,7 +3,7 @@ using System.Text;
 
 namespace IoTPilots.Devices;
 
-/// <summary>How a value is stored in registers [DOMAIN M1].</summary>
+/// <summary>How a value is stored in registers [docs/domain.md M1].</summary>
 public enum SignalType
 {
     Int16,
@@ -19,7 +19,7 @@ public enum SignalType
 
 /// <summary>
 /// Byte order of a multi-register value, named by where bytes A B C D of the big-endian value land
-/// [DOMAIN M1, section 4 test vector 123456.0 = 0x47F12000]:
+/// [docs/domain.md M1, section 4 test vector 123456.0 = 0x47F12000]:
 /// ABCD = 0x47F1 0x2000; CDAB = 0x2000 0x47F1; BADC = 0xF147 0x0020; DCBA = 0x0020 0xF147.
 /// For 64-bit values the same rule extends: CD* reverses the word order, *BA swaps the bytes within each word.
 /// </summary>
@@ -33,7 +33,7 @@ public enum WordOrder
 
 /// <summary>
 /// Decodes and encodes raw register values. Decoding is explicit byte shuffling, never a library's
-/// "get float" helper, because those have had ordering bugs [DOMAIN M3].
+/// "get float" helper, because those have had ordering bugs [docs/domain.md M3].
 /// </summary>
 public static class RegisterCodec
 {
@@ -155,7 +155,7 @@ public sealed record SignalDefinition
 
     public required Table Table { get; init; }
 
-    /// <summary>Zero-based address on the wire (document register 40001 is address 0) [DOMAIN M1].</summary>
+    /// <summary>Zero-based address on the wire (document register 40001 is address 0) [docs/domain.md M1].</summary>
     public required ushort Address { get; init; }
 
     public SignalType Type { get; init; } = SignalType.UInt16;

@@ -1,6 +1,6 @@
 namespace IoTPilots.Devices;
 
-/// <summary>The four data tables of the Modbus data model [DOMAIN M1].</summary>
+/// <summary>The four data tables of the Modbus data model [docs/domain.md M1].</summary>
 public enum Table
 {
     Coil,

@@ -20,14 +20,14 @@ public sealed class Fleet
             ["tank-01"] = new(new RasTankParameters { StockingKgPerM3 = 20 }, start),
             ["tank-02"] = new(new RasTankParameters { StockingKgPerM3 = 30, MeanTempC = 28.8 }, start),
             // A high-density RAS module: 100 kg/m³ is within the 50-120 range where a subsystem failure
-            // causes losses within minutes [DOMAIN A16]; the aerator-failure scenario's default victim.
+            // causes losses within minutes [docs/domain.md A16]; the aerator-failure scenario's default victim.
             ["tank-03"] = new(new RasTankParameters { StockingKgPerM3 = 100 }, start),
             ["tank-04"] = new(new RasTankParameters { StockingKgPerM3 = 40, SalinityPpt = 18 }, start),
         };
         Buoy = new CoastalBuoy(start);
         Furnaces = new Dictionary<string, Furnace>
         {
-            // Billet reheat furnace: discharge up to 1150 °C [DOMAIN F6]; K for the preheat zone, S above its range.
+            // Billet reheat furnace: discharge up to 1150 °C [docs/domain.md F6]; K for the preheat zone, S above its range.
             ["furnace-1"] = new(new FurnaceParameters
             {
                 Id = "furnace-1",
@@ -39,7 +39,7 @@ public sealed class Fleet
                     new ZoneSpec("zone-3", 1180, ThermocoupleType.S, TimeSpan.FromMinutes(10)),
                 ],
             }, start),
-            // Induction melting furnace: liquid steel ≈1620 °C [DOMAIN F3], type B thermocouple.
+            // Induction melting furnace: liquid steel ≈1620 °C [docs/domain.md F3], type B thermocouple.
             ["furnace-2"] = new(new FurnaceParameters
             {
                 Id = "furnace-2",

@@ -1,7 +1,39 @@
 using System.Net.Sockets;
 using IoTPilots.FirmwareSim;
+using IoTPilots.FirmwareSim.Load;
 
 // firmware-sim: the three pilots' simulated devices, served over the protocols of the real hardware.
+if (args is ["load", .. var loadArgs])
+{
+    LoadOptions load;
+    try
+    {
+        load = LoadArguments.Parse(loadArgs);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim load: {ex.Message}\n{LoadArguments.Usage}");
+        return 2;
+    }
+
+    using var stopLoad = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopLoad.Cancel(); };
+    return await LoadGenerator.RunAsync(load, Console.Out, stopLoad.Token);
+}
+
+if (args is ["load-influx", .. var directArgs])
+{
+    try
+    {
+        return await DirectWriteLoad.RunAsync(directArgs, Console.Out, CancellationToken.None);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim load-influx: {ex.Message}\n{DirectWriteLoad.Usage}");
+        return 2;
+    }
+}
+
 if (args is ["relay", .. var relayArgs])
 {
     return await RelayCommand.RunAsync(relayArgs, Console.Out, Console.Error);

@@ -14,7 +14,7 @@ public sealed class ProbeTests
     public async Task Probe_decodes_a_float_served_over_modbus_tcp()
     {
         await using var server = new ModbusTcpServer(IPAddress.Loopback, 0);
-        // 123456.0 stored CDAB, as many PLCs do [DOMAIN section 4].
+        // 123456.0 stored CDAB, as many PLCs do [docs/domain.md section 4].
         server.AddUnit(3).SetRegisters(Table.HoldingRegister, 10, [0x2000, 0x47F1]);
         server.Start();
         using var output = new StringWriter();

@@ -7,7 +7,7 @@ namespace IoTPilots.UnitTests;
 public class ProbeTests
 {
     [Theory]
-    // The DOMAIN section 4 test vector, 123456.0 = 0x47F12000, as each order stores it.
+    // The docs/domain.md section 4 test vector, 123456.0 = 0x47F12000, as each order stores it.
     [InlineData(0x47F1, 0x2000, "ABCD")]
     [InlineData(0x2000, 0x47F1, "CDAB")]
     [InlineData(0xF147, 0x0020, "BADC")]

@@ -9,7 +9,7 @@ public class RasTankTests
     [Fact]
     public void Oxygen_demand_follows_the_boyd_respiration_rates()
     {
-        // ≈200 mg O2/kg·h at 20 °C and ≈440 at 32 °C [DOMAIN A17]; 50 kg/m³ at 32 °C ≈ 22 mg/L·h [DOMAIN D].
+        // ≈200 mg O2/kg·h at 20 °C and ≈440 at 32 °C [docs/domain.md A17]; 50 kg/m³ at 32 °C ≈ 22 mg/L·h [derived, docs/domain.md].
         var tank = new RasTank(new RasTankParameters { StockingKgPerM3 = 50, WaterRespirationMgLH = 0 }, Start);
         Assert.Equal(22.0, tank.OxygenDemand(32), 6);
         Assert.Equal(10.0, tank.OxygenDemand(20), 6);

@@ -5,7 +5,7 @@ namespace IoTPilots.UnitTests;
 
 public class RegisterCodecTests
 {
-    // DOMAIN section 4, test vector: 123456.0 = 0x47F12000 in the four byte orders [DOMAIN M1, D].
+    // docs/domain.md section 4, test vector: 123456.0 = 0x47F12000 in the four byte orders [docs/domain.md M1, D].
     [Theory]
     [InlineData(WordOrder.ABCD, 0x47F1, 0x2000)]
     [InlineData(WordOrder.CDAB, 0x2000, 0x47F1)]
@@ -21,7 +21,7 @@ public class RegisterCodecTests
     [Fact]
     public void Scaled_int16_decodes_as_the_modbus_guide_shows()
     {
-        // "77.0 °C stored as 770" and signed INT16 [DOMAIN M1].
+        // "77.0 °C stored as 770" and signed INT16 [docs/domain.md M1].
         var signal = new SignalDefinition { Name = "temp_c", Table = Table.HoldingRegister, Address = 0, Type = SignalType.Int16, Scale = 0.1 };
         Assert.Equal(77.0, signal.ToEngineering(RegisterCodec.Decode([770], SignalType.Int16, WordOrder.ABCD)), 9);
         Assert.Equal(-5.0, signal.ToEngineering(RegisterCodec.Decode([unchecked((ushort)-50)], SignalType.Int16, WordOrder.ABCD)), 9);

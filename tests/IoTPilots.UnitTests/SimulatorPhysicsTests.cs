@@ -33,7 +33,7 @@ public class SimulatorPhysicsTests
     [Fact]
     public void Unionized_ammonia_fraction_matches_emerson()
     {
-        // 0.0654 at 28 °C and pH 8.0; 0.20 at 30 °C and pH 8.5 [DOMAIN A12, D].
+        // 0.0654 at 28 °C and pH 8.0; 0.20 at 30 °C and pH 8.5 [docs/domain.md A12, D].
         Assert.Equal(0.0654, RasTank.UnionizedAmmoniaFraction(28, 8.0), 3);
         Assert.Equal(0.20, RasTank.UnionizedAmmoniaFraction(30, 8.5), 2);
     }
@@ -46,7 +46,7 @@ public class SimulatorPhysicsTests
             foreach (var (id, tank) in fleet.Tanks)
             {
                 Assert.True(tank.DissolvedOxygen > 5, $"{id} DO {tank.DissolvedOxygen:0.00}");
-                // Safe TAN at 15-25 ppt is 2.44-3.55 mg/L [DOMAIN A1].
+                // Safe TAN at 15-25 ppt is 2.44-3.55 mg/L [docs/domain.md A1].
                 Assert.True(tank.Tan < 2.44, $"{id} TAN {tank.Tan:0.00}");
             }
         });
@@ -85,7 +85,7 @@ public class SimulatorPhysicsTests
     public void Cooling_delta_t_scales_with_power_and_matches_the_induction_furnace_example()
     {
         var furnace = new Furnace(new FurnaceParameters { Id = "f", Zones = [new ZoneSpec("z", 1000, ThermocoupleType.S, TimeSpan.FromMinutes(5))] }, Start);
-        // 3000 kW at 33.5 m³/h gives ΔT ≈ 27 K [DOMAIN F8].
+        // 3000 kW at 33.5 m³/h gives ΔT ≈ 27 K [docs/domain.md F8].
         Assert.Equal(27.0, furnace.CoolingDeltaT(3000, 33.5), 0);
         Assert.Equal(2 * furnace.CoolingDeltaT(1000, 33.5), furnace.CoolingDeltaT(2000, 33.5), 9);
 
@@ -134,7 +134,7 @@ public class SimulatorPhysicsTests
 
         // The health indicator (vibration at the reference load) never falls.
         Assert.All(samples.Zip(samples.Skip(1)), p => Assert.True(p.Second.Reference >= p.First.Reference));
-        // ISO 10816-3 group 2, flexible support: A/B 2.3, B/C 4.5, C/D 7.1 mm/s [DOMAIN V1], crossed in order.
+        // ISO 10816-3 group 2, flexible support: A/B 2.3, B/C 4.5, C/D 7.1 mm/s [docs/domain.md V1], crossed in order.
         var ab = samples.First(s => s.Reference >= 2.3).T;
         var bc = samples.First(s => s.Reference >= 4.5).T;
         var cd = samples.First(s => s.Reference >= 7.1).T;
@@ -149,7 +149,7 @@ public class SimulatorPhysicsTests
     [Fact]
     public void Three_second_gusts_peak_near_one_and_a_half_times_the_ten_minute_mean()
     {
-        // EN 13001: the gust (3-s average) is about 1.5× the 10-minute mean [DOMAIN C2]. 24 h at 1 Hz.
+        // EN 13001: the gust (3-s average) is about 1.5× the 10-minute mean [docs/domain.md C2]. 24 h at 1 Hz.
         var wind = new Wind(new Random(11), meanMs: 8);
         var ratios = new List<double>();
         for (var window = 0; window < 144; window++)

@@ -3,8 +3,6 @@ using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Contract;
 using IoTPilots.Mqtt;
 using IoTPilots.Rules;
-using MQTTnet;
-using MQTTnet.Protocol;
 
 namespace IoTPilots.Cloud.Alerts;
 
@@ -21,6 +19,7 @@ namespace IoTPilots.Cloud.Alerts;
 public sealed class RulesService(
     IngestionOptions ingestion,
     IngestionSubscription ingestionSubscription,
+    IMessageSources sources,
     RulesOptions options,
     RulesEngine engine,
     AlertStore store,
@@ -37,15 +36,18 @@ public sealed class RulesService(
         engine.Restore(reopened);
         logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", engine.Rules.Count, options.RulesPath, reopened.Count);
 
-        await using var session = new MqttSession(ingestion.Broker, $"cloud-rules-{ingestion.Group}", logger, cleanStart: true);
-        session.OnConnected = async (client, ct) =>
+        var source = sources.Open(new MessageSourceOptions($"cloud-rules-{ingestion.Group}", [Topics.AllTelemetry])
         {
-            await ingestionSubscription.WaitAsync(ct).ConfigureAwait(false);
-            await client.SubscribeAsync(Topics.AllTelemetry, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
-            logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry);
-        };
-        session.Client.ApplicationMessageReceivedAsync += e => JudgeAsync(e, stoppingToken);
-        var connection = session.RunAsync(stoppingToken);
+            CleanStart = true,
+            // QoS 0: a clean session replays nothing anyway, and acknowledged delivery made the broker keep a window,
+            // a queue and a PUBACK per message for a second subscriber; with Mosquitto 2.0.11 that stalled the
+            // ingestion's share under overload too (cloud README, "Overload").
+            AtMostOnce = true,
+            AutoAck = true,
+            BeforeSubscribe = ingestionSubscription.WaitAsync,
+            Subscribed = () => logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry),
+        });
+        var connection = source.RunAsync(JudgeAsync, stoppingToken);
         using var timer = new PeriodicTimer(options.TickInterval, time);
         try
         {
@@ -67,10 +69,10 @@ public sealed class RulesService(
         await connection.ConfigureAwait(false);
     }
 
-    private async Task JudgeAsync(MqttApplicationMessageReceivedEventArgs e, CancellationToken cancellationToken)
+    private async ValueTask JudgeAsync(InboundMessage message, CancellationToken cancellationToken)
     {
         // Invalid messages are the ingestion's to quarantine and count; here they are simply not judged.
-        var result = TelemetryCodec.Decode(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), e.ApplicationMessage.Topic, time.GetUtcNow());
+        var result = TelemetryCodec.Decode(message.Payload.Span, message.Topic, time.GetUtcNow());
         if (!result.Ok)
         {
             return;

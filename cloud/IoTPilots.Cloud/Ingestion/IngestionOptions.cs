@@ -13,10 +13,14 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
     public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Unacknowledged messages in flight. Sent to the broker as MQTT 5 receive-maximum, and the batch is flushed
-    /// before it fills, so acknowledgements keep flowing.
+    /// Unacknowledged messages in flight, at most: sent to the broker as MQTT 5 receive-maximum (so the protocol's
+    /// largest, 65535) and the size of the pipeline's queue. A window the cloud fills only when it is seconds behind,
+    /// so the broker's own flow control is rarely in play (cloud README, "Overload").
     /// </summary>
-    public int MaxInFlight { get; init; } = 1000;
+    public int MaxInFlight { get; init; } = 65535;
+
+    /// <summary>InfluxDB writes in flight at once; each carries whatever arrived while the others were being written.</summary>
+    public int Writers { get; init; } = 2;
 
     public string Filter => $"$share/{Group}/{Contract.Topics.AllTelemetry}";
 

@@ -1,4 +1,5 @@
 using IoTPilots.Cloud.Influx;
+using IoTPilots.Mqtt;
 
 namespace IoTPilots.Cloud.Ingestion;
 
@@ -13,6 +14,7 @@ public static class IngestionSetup
         services.AddSingleton(options.Influx);
         services.AddSingleton<IngestionStats>();
         services.AddSingleton<IngestionSubscription>();
+        services.AddSingleton<IMessageSources>(sp => new MqttMessageSources(options.Broker, sp.GetRequiredService<ILoggerFactory>()));
         services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<IPointWriter>(sp => ActivatorUtilities.CreateInstance<StoringPointWriter>(sp, options.Worker));
         services.AddHostedService<IngestionService>();

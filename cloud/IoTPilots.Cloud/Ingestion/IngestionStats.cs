@@ -13,6 +13,7 @@ public sealed class IngestionStats : IDisposable
     private long _rejected;
     private long _writeErrors;
     private long _pendingLines;
+    private long _messagesStored;
 
     public IngestionStats()
     {
@@ -21,6 +22,7 @@ public sealed class IngestionStats : IDisposable
         _meter.CreateObservableCounter("pilots.ingest.lines_written", () => LinesWritten, description: "Line-protocol points stored in InfluxDB");
         _meter.CreateObservableCounter("pilots.ingest.rejected", () => Rejected, description: "Messages refused by the contract");
         _meter.CreateObservableCounter("pilots.ingest.write_errors", () => WriteErrors, description: "Failed InfluxDB writes (retried)");
+        _meter.CreateObservableCounter("pilots.ingest.messages_stored", () => MessagesStored, description: "Messages stored and acknowledged (valid or quarantined)");
         _meter.CreateObservableGauge("pilots.ingest.pending_lines", () => PendingLines, description: "Lines waiting to be written");
     }
 
@@ -33,6 +35,9 @@ public sealed class IngestionStats : IDisposable
     public long Rejected => Interlocked.Read(ref _rejected);
 
     public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    /// <summary>Messages whose lines are stored (telemetry, gap reports and quarantined ones), so they can be acknowledged.</summary>
+    public long MessagesStored => Interlocked.Read(ref _messagesStored);
 
     public long PendingLines => Interlocked.Read(ref _pendingLines);
 
@@ -50,6 +55,8 @@ public sealed class IngestionStats : IDisposable
         Interlocked.Add(ref _linesWritten, lines);
         Interlocked.Add(ref _pendingLines, -lines);
     }
+
+    public void Stored(int messages) => Interlocked.Add(ref _messagesStored, messages);
 
     public void Dropped(int lines) => Interlocked.Add(ref _pendingLines, -lines);
 

@@ -176,12 +176,12 @@ public sealed record PilotReport(
                     .ToList();
                 foreach (var tank in low)
                 {
-                    output.Add(($"time with DO below 3 mg/L in {tank.Key} [DOMAIN A5]", Hours(bucket * tank.Count())));
+                    output.Add(($"time with DO below 3 mg/L in {tank.Key} [docs/domain.md A5]", Hours(bucket * tank.Count())));
                 }
 
                 if (low.Count == 0)
                 {
-                    output.Add(("time with DO below 3 mg/L [DOMAIN A5]", "none"));
+                    output.Add(("time with DO below 3 mg/L [docs/domain.md A5]", "none"));
                 }
 
                 break;

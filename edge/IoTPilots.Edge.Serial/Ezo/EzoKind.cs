@@ -1,6 +1,6 @@
 namespace IoTPilots.Edge.Serial.Ezo;
 
-/// <summary>The Atlas Scientific EZO circuits this driver reads [DOMAIN S1, S2].</summary>
+/// <summary>The Atlas Scientific EZO circuits this driver reads [docs/domain.md S1, S2].</summary>
 public enum EzoKind
 {
     Ph,

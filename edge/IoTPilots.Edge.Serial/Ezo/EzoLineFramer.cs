@@ -10,7 +10,7 @@ public readonly record struct EzoFrame(string Line, string? Error)
 
 /// <summary>
 /// Cuts a byte stream into EZO UART lines. The circuit ends every line with a carriage return and sends
-/// printable ASCII only [DOMAIN S1; EZO datasheets, "UART mode"]. Pure: no I/O, no clock.
+/// printable ASCII only [docs/domain.md S1; EZO datasheets, "UART mode"]. Pure: no I/O, no clock.
 /// </summary>
 /// <remarks>
 /// A line longer than <see cref="MaxLineLength"/>, or holding a byte outside printable ASCII (noise, a baud

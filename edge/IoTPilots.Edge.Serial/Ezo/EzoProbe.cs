@@ -27,7 +27,7 @@ public sealed record EzoProbeOptions
 
 /// <summary>
 /// An Atlas Scientific EZO circuit in UART mode (factory setting 9600 8N1, <c>\r</c>-terminated ASCII)
-/// [DOMAIN S1, S2], over any <see cref="ISerialLine"/>.
+/// [docs/domain.md S1, S2], over any <see cref="ISerialLine"/>.
 /// </summary>
 /// <remarks>
 /// <para>Two ways to read, matching the circuit's two modes:</para>

@@ -3,7 +3,7 @@ namespace IoTPilots.FirmwareSim.Aquaculture;
 /// <summary>
 /// A coastal seawater buoy near Cat Ba: DO, temperature, salinity, turbidity and pH. The tide (M2, 12.42 h)
 /// moves salinity and turbidity; DO and pH follow the day. Values sit inside the 2015 limits for aquaculture
-/// zones (pH 6.5-8.5, DO ≥5 mg/L, TSS 50 mg/L) [DOMAIN A18]. Pure.
+/// zones (pH 6.5-8.5, DO ≥5 mg/L, TSS 50 mg/L) [docs/domain.md A18]. Pure.
 /// </summary>
 public sealed class CoastalBuoy(DateTimeOffset start)
 {

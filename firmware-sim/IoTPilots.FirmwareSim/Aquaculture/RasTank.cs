@@ -3,27 +3,27 @@ namespace IoTPilots.FirmwareSim.Aquaculture;
 /// <summary>Site-specific parameters of one tank; the [U] values are placeholders to confirm on site.</summary>
 public sealed record RasTankParameters
 {
-    /// <summary>Biomass, kg/m³. RAS runs 50-120 kg/m³ [DOMAIN A16]; 20 is a lightly stocked tank [U].</summary>
+    /// <summary>Biomass, kg/m³. RAS runs 50-120 kg/m³ [docs/domain.md A16]; 20 is a lightly stocked tank [U].</summary>
     public double StockingKgPerM3 { get; init; } = 20;
 
-    /// <summary>Water-column (bacteria, floc) respiration, mg/L·h; pond phytoplankton is 0.10-0.55 [DOMAIN A17] [U].</summary>
+    /// <summary>Water-column (bacteria, floc) respiration, mg/L·h; pond phytoplankton is 0.10-0.55 [docs/domain.md A17] [U].</summary>
     public double WaterRespirationMgLH { get; init; } = 0.2;
 
-    /// <summary>Mean salinity, ppt; shrimp optimum 15-25 [DOMAIN A9, A19] [U].</summary>
+    /// <summary>Mean salinity, ppt; shrimp optimum 15-25 [docs/domain.md A9, A19] [U].</summary>
     public double SalinityPpt { get; init; } = 20;
 
-    /// <summary>Mean water temperature, °C; L. vannamei 28-30 [DOMAIN A9] [U].</summary>
+    /// <summary>Mean water temperature, °C; L. vannamei 28-30 [docs/domain.md A9] [U].</summary>
     public double MeanTempC { get; init; } = 28.5;
 
     /// <summary>Half the day-night temperature swing, °C [U].</summary>
     public double TempSwingC { get; init; } = 0.8;
 
-    /// <summary>Mean pH: 7.5-8.0 mornings, 8.0-8.5 afternoons [DOMAIN A9].</summary>
+    /// <summary>Mean pH: 7.5-8.0 mornings, 8.0-8.5 afternoons [docs/domain.md A9].</summary>
     public double MeanPh { get; init; } = 8.0;
 
     public double PhSwing { get; init; } = 0.25;
 
-    /// <summary>Dissolved oxygen the aerator holds at the mean temperature, mg/L; &gt;5 desirable [DOMAIN A5] [U].</summary>
+    /// <summary>Dissolved oxygen the aerator holds at the mean temperature, mg/L; &gt;5 desirable [docs/domain.md A5] [U].</summary>
     public double TargetDoMgL { get; init; } = 6.5;
 
     /// <summary>Feed per day as a fraction of biomass [U]; 2 % is typical for grow-out shrimp.</summary>
@@ -32,7 +32,7 @@ public sealed record RasTankParameters
     /// <summary>Feed protein fraction [U].</summary>
     public double FeedProtein { get; init; } = 0.35;
 
-    /// <summary>Biofilter first-order TAN removal, 1/h [U]; sized so TAN settles well under the safe level [DOMAIN A1].</summary>
+    /// <summary>Biofilter first-order TAN removal, 1/h [U]; sized so TAN settles well under the safe level [docs/domain.md A1].</summary>
     public double BiofilterTanPerHour { get; init; } = 3.0;
 
     /// <summary>Nitrite oxidation (second nitrification step), 1/h [U].</summary>
@@ -48,9 +48,9 @@ public sealed record RasTankParameters
 /// <summary>
 /// A recirculating tank's water quality. Dissolved oxygen is an oxygen balance:
 /// dDO/dt = aerator transfer KLa·(DOsat − DO) − biomass respiration − water-column respiration, where biomass
-/// respiration is ≈200 mg O2/kg·h at 20 °C rising to ≈440 at 32 °C [DOMAIN A17, citing Boyd/SRAC 370],
+/// respiration is ≈200 mg O2/kg·h at 20 °C rising to ≈440 at 32 °C [docs/domain.md A17, citing Boyd/SRAC 370],
 /// interpolated linearly. KLa is sized so the aerator holds the target DO at the mean temperature.
-/// Temperature and pH follow the daily cycle, peaking mid-afternoon [DOMAIN A9, A20].
+/// Temperature and pH follow the daily cycle, peaking mid-afternoon [docs/domain.md A9, A20].
 /// Total ammonia nitrogen comes from feeding (TAN ≈ feed × protein × 0.092, the usual aquaculture rule) at
 /// four meals a day, and the biofilter oxidises it to nitrite and then nitrate, each step first-order.
 /// Pure: no clock, no I/O.
@@ -90,7 +90,7 @@ public sealed class RasTank
     /// <summary>Nitrite nitrogen, mg/L.</summary>
     public double Nitrite { get; private set; }
 
-    /// <summary>Oxidation-reduction potential, mV. No authoritative limit [DOMAIN ORP: U]; it tracks DO here.</summary>
+    /// <summary>Oxidation-reduction potential, mV. No authoritative limit [docs/domain.md ORP: U]; it tracks DO here.</summary>
     public double Orp => 180 + (22 * DissolvedOxygen);
 
     public bool AeratorOn { get; set; } = true;
@@ -117,7 +117,7 @@ public sealed class RasTank
 
     /// <summary>
     /// Fraction of TAN present as toxic un-ionized NH3: 1/(1+10^(pKa−pH)), pKa = 0.09018 + 2729.92/T(K)
-    /// (Emerson 1975) [DOMAIN A12]: 0.0654 at 28 °C and pH 8.0.
+    /// (Emerson 1975) [docs/domain.md A12]: 0.0654 at 28 °C and pH 8.0.
     /// </summary>
     public static double UnionizedAmmoniaFraction(double tempC, double ph) =>
         1 / (1 + Math.Pow(10, 0.09018 + (2729.92 / (tempC + 273.15)) - ph));

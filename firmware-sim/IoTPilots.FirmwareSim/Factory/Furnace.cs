@@ -1,6 +1,6 @@
 namespace IoTPilots.FirmwareSim.Factory;
 
-/// <summary>Thermocouple types and their ASTM E230 ranges [DOMAIN F1].</summary>
+/// <summary>Thermocouple types and their ASTM E230 ranges [docs/domain.md F1].</summary>
 public enum ThermocoupleType
 {
     K,
@@ -10,7 +10,7 @@ public enum ThermocoupleType
 
 public static class Thermocouples
 {
-    /// <summary>Usable range, °C: K 0-1260, S 0-1480, B 870-1700 [DOMAIN F1].</summary>
+    /// <summary>Usable range, °C: K 0-1260, S 0-1480, B 870-1700 [docs/domain.md F1].</summary>
     public static (double Min, double Max) Range(ThermocoupleType type) => type switch
     {
         ThermocoupleType.K => (0, 1260),
@@ -28,13 +28,13 @@ public sealed record FurnaceParameters
 
     public required IReadOnlyList<ZoneSpec> Zones { get; init; }
 
-    /// <summary>Rated electrical power, kW. A 3000 kW induction furnace is the DOMAIN F8 example.</summary>
+    /// <summary>Rated electrical power, kW. A 3000 kW induction furnace is the docs/domain.md F8 example.</summary>
     public double RatedPowerKw { get; init; } = 3000;
 
-    /// <summary>Share of power that ends in the cooling water: 27 % coil, 35 % in total [DOMAIN F8].</summary>
+    /// <summary>Share of power that ends in the cooling water: 27 % coil, 35 % in total [docs/domain.md F8].</summary>
     public double CoolingHeatFraction { get; init; } = 0.35;
 
-    /// <summary>Cooling-water flow, m³/h: 33.5 m³/h carries 3000 kW at ΔT 27 K [DOMAIN F8].</summary>
+    /// <summary>Cooling-water flow, m³/h: 33.5 m³/h carries 3000 kW at ΔT 27 K [docs/domain.md F8].</summary>
     public double CoolingFlowM3H { get; init; } = 33.5;
 
     /// <summary>Cooling-water supply temperature, °C [U].</summary>
@@ -49,7 +49,7 @@ public sealed record FurnaceParameters
     /// <summary>Shell thermocouples (or camera spots) per furnace.</summary>
     public int ShellPoints { get; init; } = 4;
 
-    /// <summary>Slow refractory wear, °C per hour of shell temperature rise [U] [DOMAIN F11: alarm on the slope].</summary>
+    /// <summary>Slow refractory wear, °C per hour of shell temperature rise [U] [docs/domain.md F11: alarm on the slope].</summary>
     public double WearDriftCPerHour { get; init; } = 0.05;
 
     /// <summary>
@@ -62,8 +62,8 @@ public sealed record FurnaceParameters
 /// <summary>
 /// A furnace: zones track their setpoints with a first-order lag, controller outputs follow the error, and
 /// the electrical power they draw heats the cooling water: ΔT = fraction × P / (ρ·c·Q), with ρ·c of water
-/// 4.186 MJ/m³·K, which gives 27 K for 3000 kW at 33.5 m³/h [DOMAIN F8]. A leak shows as outlet flow below
-/// inlet flow [DOMAIN F9]. Shell temperatures drift up with refractory wear [DOMAIN F11]. Pure.
+/// 4.186 MJ/m³·K, which gives 27 K for 3000 kW at 33.5 m³/h [docs/domain.md F8]. A leak shows as outlet flow below
+/// inlet flow [docs/domain.md F9]. Shell temperatures drift up with refractory wear [docs/domain.md F11]. Pure.
 /// </summary>
 public sealed class Furnace
 {

@@ -4,7 +4,7 @@ namespace IoTPilots.FirmwareSim.Factory;
 /// A rolling-mill stand drive: a bar enters every <see cref="PassPeriod"/> and is rolled for
 /// <see cref="PassDuration"/>, during which motor current and vibration rise with the rolling load. Motor
 /// temperature follows I² with a thermal time constant. Vibration sits in ISO 10816-3 group 1 (>300 kW),
-/// rigid foundation, zone A/B (below 2.3 mm/s) when healthy [DOMAIN V1]. Pure.
+/// rigid foundation, zone A/B (below 2.3 mm/s) when healthy [docs/domain.md V1]. Pure.
 /// </summary>
 public sealed class RollingMill(DateTimeOffset start)
 {

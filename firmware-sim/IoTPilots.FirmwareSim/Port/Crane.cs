@@ -15,10 +15,10 @@ public sealed record CraneParameters
 
     public CraneKind Kind { get; init; } = CraneKind.Sts;
 
-    /// <summary>Rated load under spreader, t: the RTG example is 41 t [DOMAIN C3]; an STS twin-lift 65 t [U].</summary>
+    /// <summary>Rated load under spreader, t: the RTG example is 41 t [docs/domain.md C3]; an STS twin-lift 65 t [U].</summary>
     public double RatedLoadT => Kind == CraneKind.Rtg ? 41 : 65;
 
-    /// <summary>Gantry speeds, m/min: RTG 90 loaded, 130 empty [DOMAIN C3].</summary>
+    /// <summary>Gantry speeds, m/min: RTG 90 loaded, 130 empty [docs/domain.md C3].</summary>
     public double GantryLoadedMMin { get; init; } = 90;
 
     public double GantryEmptyMMin { get; init; } = 130;
@@ -30,7 +30,7 @@ public sealed record CraneParameters
 
     public double TrolleyMMin { get; init; } = 180;
 
-    /// <summary>Hoist gearbox vibration RMS at no load while running, mm/s; healthy is zone A (ISO 10816-3) [DOMAIN V1] [U].</summary>
+    /// <summary>Hoist gearbox vibration RMS at no load while running, mm/s; healthy is zone A (ISO 10816-3) [docs/domain.md V1] [U].</summary>
     public double GearboxBaseVibMmS { get; init; } = 1.2;
 }
 
@@ -39,8 +39,8 @@ public sealed record CraneParameters
 /// return. Hoist load is the container's weight while locked; speeds follow the phase; motor currents rise with
 /// load and speed and heat the motors (first-order, 15-minute time constant); the hoist gearbox vibrates with
 /// load while running, and a worn bearing multiplies it (<see cref="BearingWearFactor"/>). Twistlock and lift
-/// counters count cycles [DOMAIN C6]. The crane blocks itself when the 3-s gust exceeds 20.8 m/s (75 km/h)
-/// [DOMAIN C1]. Seeded; pure.
+/// counters count cycles [docs/domain.md C6]. The crane blocks itself when the 3-s gust exceeds 20.8 m/s (75 km/h)
+/// [docs/domain.md C1]. Seeded; pure.
 /// </summary>
 public sealed class Crane
 {
@@ -95,7 +95,7 @@ public sealed class Crane
     /// <summary>1 for a healthy bearing; the bearing-wear scenario grows it.</summary>
     public double BearingWearFactor { get; set; } = 1;
 
-    /// <summary>Health indicator: gearbox vibration running at a reference 25 t load, mm/s (trend only at comparable load [DOMAIN C4]).</summary>
+    /// <summary>Health indicator: gearbox vibration running at a reference 25 t load, mm/s (trend only at comparable load [docs/domain.md C4]).</summary>
     public double ReferenceVibration => VibrationAt(25, running: true);
 
     public long TwistlockCycles { get; private set; } = 120_000;

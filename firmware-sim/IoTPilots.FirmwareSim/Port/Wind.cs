@@ -3,7 +3,7 @@ namespace IoTPilots.FirmwareSim.Port;
 /// <summary>
 /// Wind at the quay: a 10-minute mean that wanders slowly, plus turbulence as a first-order autoregressive
 /// process (10 s correlation time, intensity 20 %), sampled at 1 Hz. The gust is the 3-second average, as
-/// EN 13001 defines it, which over a 10-minute window peaks near 1.5× the mean [DOMAIN C2]. Seeded.
+/// EN 13001 defines it, which over a 10-minute window peaks near 1.5× the mean [docs/domain.md C2]. Seeded.
 /// </summary>
 public sealed class Wind(Random random, double meanMs = 6)
 {

@@ -60,7 +60,7 @@ public sealed class Baseline() : Scenario("baseline", "normal operation of all t
 
 /// <summary>
 /// The named tank's aerator stops 30 s after start. tank-03 holds 100 kg/m³, whose demand (≈37 mg/L·h at
-/// 28.5 °C [DOMAIN A17]) takes DO from ≈6.5 mg/L below 3 mg/L in under 6 minutes; the others keep aerating.
+/// 28.5 °C [docs/domain.md A17]) takes DO from ≈6.5 mg/L below 3 mg/L in under 6 minutes; the others keep aerating.
 /// </summary>
 public sealed class AeratorFailure(string tank = "tank-03") : Scenario("aerator-failure", $"{tank}'s aerator stops at t+30 s")
 {
@@ -73,7 +73,7 @@ public sealed class AeratorFailure(string tank = "tank-03") : Scenario("aerator-
 
 /// <summary>
 /// A hoist gearbox bearing wears: vibration grows exponentially so that, at the reference load, it crosses
-/// ISO 10816-3 group 2 flexible zone C/D (7.1 mm/s [DOMAIN V1]) about 8 minutes after start, and keeps rising.
+/// ISO 10816-3 group 2 flexible zone C/D (7.1 mm/s [docs/domain.md V1]) about 8 minutes after start, and keeps rising.
 /// </summary>
 public sealed class BearingWear(string crane = "sts-01") : Scenario("bearing-wear", $"{crane} hoist gearbox bearing wears through the ISO 10816 zones")
 {
@@ -92,7 +92,7 @@ public sealed class BearingWear(string crane = "sts-01") : Scenario("bearing-wea
     }
 }
 
-/// <summary>A furnace's cooling-water flow falls by half, over 30 s from t+30 s: the ΔT doubles [DOMAIN F8].</summary>
+/// <summary>A furnace's cooling-water flow falls by half, over 30 s from t+30 s: the ΔT doubles [docs/domain.md F8].</summary>
 public sealed class CoolingFault(string furnace = "furnace-1") : Scenario("cooling-fault", $"{furnace} cooling-water flow falls by half from t+30 s")
 {
     public string Furnace { get; } = furnace;
@@ -106,7 +106,7 @@ public sealed class CoolingFault(string furnace = "furnace-1") : Scenario("cooli
 
 /// <summary>
 /// A storm over the port: from t+30 s the 10-minute mean rises to 17 m/s, so 3-s gusts pass 20 m/s
-/// (the default stop limit [DOMAIN section 3, U]) and the cranes' 75 km/h automatic block engages [DOMAIN C1].
+/// (the default stop limit [docs/domain.md section 3, U]) and the cranes' 75 km/h automatic block engages [docs/domain.md C1].
 /// </summary>
 public sealed class WindStorm(double meanMs = 17) : Scenario("wind-storm", $"the port's mean wind rises to {meanMs} m/s from t+30 s")
 {

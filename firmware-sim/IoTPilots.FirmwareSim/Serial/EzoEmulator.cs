@@ -10,7 +10,7 @@ namespace IoTPilots.FirmwareSim.Serial;
 /// <see cref="PseudoTerminal"/>), so the edge's <see cref="EzoProbe"/> on the slave cannot tell it from the chip.
 /// </summary>
 /// <remarks>
-/// <para>Starts in the factory state [DOMAIN S1; EZO datasheets, "Default state"]: continuous readings once a
+/// <para>Starts in the factory state [docs/domain.md S1; EZO datasheets, "Default state"]: continuous readings once a
 /// second, *OK after every command. Lines end with <c>\r</c> only. Commands are case-insensitive.</para>
 /// <list type="table">
 /// <item><term><c>R</c></term><description>one reading after <see cref="ReadingDelay"/>, then *OK</description></item>

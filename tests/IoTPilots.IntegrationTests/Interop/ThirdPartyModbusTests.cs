@@ -22,7 +22,7 @@ public sealed class ThirdPartyModbusTests
 {
     private const string Python = "/usr/bin/python3";
 
-    // 123456.0 is 0x47F12000 [DOMAIN section 4]: ABCD at 100, CDAB at 102; -1234 is 0xFB2E.
+    // 123456.0 is 0x47F12000 [docs/domain.md section 4]: ABCD at 100, CDAB at 102; -1234 is 0xFB2E.
     private static readonly string[] Registers = ["--holding", "100=0x47F1,0x2000,0x2000,0x47F1", "--input", "200=0xFB2E"];
 
     private static void RequireTool(string what, Func<bool> present)

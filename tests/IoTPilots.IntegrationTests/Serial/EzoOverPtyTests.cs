@@ -20,7 +20,7 @@ public sealed class EzoOverPtyTests
         var ph = 7.012;
         await using var rig = Rig.Start(EzoKind.Ph, () => [Volatile.Read(ref ph)]);
 
-        // The circuit leaves the factory in continuous mode [DOMAIN S1]; a polling driver turns it off first.
+        // The circuit leaves the factory in continuous mode [docs/domain.md S1]; a polling driver turns it off first.
         Assert.Equal(1, await rig.Probe.GetContinuousAsync());
         await rig.Probe.SetContinuousAsync(false);
         Assert.Equal(0, await rig.Probe.GetContinuousAsync());

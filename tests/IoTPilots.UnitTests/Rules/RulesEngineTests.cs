@@ -186,7 +186,7 @@ public sealed class ForecastTests
 
     private static readonly IReadOnlyList<Rule> Rules = RuleSet.Parse("""
         rules:
-          - { id: bearing, kind: forecast, pilot: port, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, severity: warning, source: "DOMAIN 5" }
+          - { id: bearing, kind: forecast, pilot: port, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, severity: warning, source: "docs/domain.md section 5" }
         """, "t.yaml");
 
     /// <summary>A crane's gearbox: every other minute it idles at 0.3 mm/s, otherwise it runs at <paramref name="running"/>(hours).</summary>
@@ -230,7 +230,7 @@ public sealed class ForecastTests
     {
         var rules = RuleSet.Parse("""
             rules:
-              - { id: bearing, kind: forecast, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, when: { field: hoist_load_t, above: 5 }, severity: warning, source: "DOMAIN 5" }
+              - { id: bearing, kind: forecast, field: vib_mm_s, above: 7.1, window: 2h, within: 24h, when: { field: hoist_load_t, above: 5 }, severity: warning, source: "docs/domain.md section 5" }
             """, "t.yaml");
         var engine = new RulesEngine(rules);
         var events = new List<AlertEvent>();

@@ -5,7 +5,7 @@ namespace IoTPilots.UnitTests.Serial;
 public class SerialFramingTests
 {
     [Theory]
-    [InlineData(8, Parity.None, StopBits.One, 10)] // 8N1, EZO UART default [DOMAIN S1]
+    [InlineData(8, Parity.None, StopBits.One, 10)] // 8N1, EZO UART default [docs/domain.md S1]
     [InlineData(8, Parity.Even, StopBits.One, 11)] // 8E1, Modbus RTU default (Modbus over serial line V1.02, 2.5.1)
     [InlineData(8, Parity.None, StopBits.Two, 11)] // 8N2, Modbus RTU without parity
     [InlineData(7, Parity.Even, StopBits.One, 10)]

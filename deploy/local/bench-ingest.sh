@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# ./run bench ingest: MQTT -> cloud -> InfluxDB on this box, broker, database and cloud co-located.
+#   1. the ceiling of direct line-protocol writes to the same InfluxDB (firmware-sim load-influx)
+#   2. a ramp of 10 s steps (contract messages of 3 readings, QoS 1, 20 gateways, per-gateway sequence numbers):
+#      the highest rate stored losslessly and in real time (lag <= 2 s)
+#   3. overload: twice the highest stored rate for 20 s; stored rate while loaded against the peak, the drain rate
+#      once the load stops, and losses
+# Mosquitto gets the shipped delivery settings (deploy/mosquitto: max_inflight_messages 1000, max_queued_messages 0),
+# the cloud runs as shipped (ingestion and the rules engine). PILOTS_MQTT_URL / PILOTS_INFLUX_URL use existing servers.
+# Tunables: PILOTS_BENCH_RATES (ramp, msg/s), PILOTS_BENCH_GATEWAYS.
+
+bench_ingest_main() {
+  local sim cloud_dll port rates gateways
+  # Global, not local: the EXIT trap runs after this function has returned.
+  BENCH_INGEST_DIR="$PILOTS_ROOT/.pilots/bench-ingest-$$"
+  local dir=$BENCH_INGEST_DIR
+  sim="$PILOTS_ROOT/firmware-sim/IoTPilots.FirmwareSim/bin/Release/net10.0/IoTPilots.FirmwareSim.dll"
+  cloud_dll="$PILOTS_ROOT/cloud/IoTPilots.Cloud/bin/Release/net10.0/IoTPilots.Cloud.dll"
+  rates=${PILOTS_BENCH_RATES:-"10000 20000 30000 40000 50000 60000"}
+  gateways=${PILOTS_BENCH_GATEWAYS:-20}
+  ensure_server_packages
+  trap 'stop_all; rm -rf "$BENCH_INGEST_DIR"' EXIT
+  start_servers "$dir"
+  port=$(free_port 5980)
+  PILOTS_INGEST_GROUP=bench PILOTS_ALERT_DB="$dir/alerts.db" PILOTS_DELIVERY_INTERVAL_S=10 \
+    start_bg "$dir/logs/cloud.log" dotnet "$cloud_dll" --urls "http://127.0.0.1:$port"
+  local deadline=$((SECONDS + 60))
+  until curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { tail -n 20 "$dir/logs/cloud.log" >&2; die "the cloud did not answer /healthz within 60 s"; }
+    sleep 0.3
+  done
+  until grep -q "Subscribed to" "$dir/logs/cloud.log"; do sleep 0.2; done
+  local stats="http://127.0.0.1:$port/api/ingestion/stats" results="$dir/results.jsonl"
+  : >"$results"
+
+  say "bench ingest: direct line-protocol writes to InfluxDB (10 s)"
+  dotnet "$sim" load-influx --influx-url "$PILOTS_INFLUX_URL" --db "$PILOTS_INFLUX_DB" --seconds 10 | tee -a "$results" >&2
+
+  local rate site best=0
+  for rate in $rates; do
+    site="ramp-$rate"
+    say "bench ingest: $rate msg/s for 10 s"
+    dotnet "$sim" load --mqtt-url "$PILOTS_MQTT_URL" --rate "$rate" --seconds 10 --gateways "$gateways" --site "$site" \
+      --stats-url "$stats" --drain 120 | tail -n 1 >>"$results"
+    bench_ingest_count "$site" >>"$results"
+    tail -n 2 "$results" | sed 's/^/  /' >&2
+    if python3 - "$results" "$site" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+load = [r for r in rows if r.get("result") == "load" and r["site"] == sys.argv[2]][-1]
+count = [r for r in rows if r.get("result") == "count" and r["site"] == sys.argv[2]][-1]
+ok = count["stored"] == load["sent"] and load["maxLagS"] is not None and load["maxLagS"] <= 2 and load["sendRate"] >= 0.95 * load["offered"]
+sys.exit(0 if ok else 1)
+PY
+    then best=$rate; else break; fi
+  done
+
+  local peak over
+  peak=$(python3 -c "import json,sys; print(int(max([r.get('peakStoredRate') or 0 for r in map(json.loads, open(sys.argv[1])) if r.get('result')=='load'])))" "$results")
+  over=$((peak * 2))
+  say "bench ingest: overload, $over msg/s (twice the peak stored rate $peak) for 20 s"
+  dotnet "$sim" load --mqtt-url "$PILOTS_MQTT_URL" --rate "$over" --seconds 20 --gateways "$gateways" --site overload \
+    --stats-url "$stats" --drain 300 >"$dir/overload.jsonl"
+  tail -n 1 "$dir/overload.jsonl" >>"$results"
+  bench_ingest_count overload >>"$results"
+  python3 - "$results" "$dir/overload.jsonl" "$best" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+best = int(sys.argv[3])
+direct = next(r for r in rows if r.get("result") == "direct")
+loads = [r for r in rows if r.get("result") == "load"]
+counts = {r["site"]: r["stored"] for r in rows if r.get("result") == "count"}
+def f(v, fmt="{:,.0f}"):
+    return "-" if v is None else fmt.format(v)
+print(f"{'run':<14}{'offered/s':>11}{'sent/s':>10}{'stored/s':>10}{'peak/s':>10}{'min/s':>10}{'max lag s':>10}{'drain/s':>10}{'lost':>8}")
+for r in loads:
+    lost = r["sent"] - counts.get(r["site"], 0)
+    print(f"{r['site']:<14}{f(r['offered']):>11}{f(r['sendRate']):>10}{f(r['loadedStoredRate']):>10}{f(r['peakStoredRate']):>10}{f(r['minStoredRate']):>10}{f(r['maxLagS'], '{:.1f}'):>10}{f(r['drainRate']):>10}{lost:>8}")
+ov = loads[-1]
+peak = max(r["peakStoredRate"] or 0 for r in loads)
+ratio = (ov["minStoredRate"] or 0) / peak if peak else None
+print(f"direct line-protocol writes: {direct['pointsPerSecond']:,.0f} points/s (one point per message)")
+print(f"real time and lossless up to {best:,} msg/s; that is {best / direct['pointsPerSecond']:.0%} of the direct-write ceiling")
+print(f"overload: lowest stored rate while loaded {f(ov['minStoredRate'])}/s = {f(ratio, '{:.0%}')} of the peak {peak:,.0f}/s; drain {f(ov['drainRate'])}/s; lost {ov['sent'] - counts.get('overload', 0)}")
+print("stored rate during the overload run (msg/s, 2 s windows):")
+samples = [json.loads(l) for l in open(sys.argv[2]) if l.startswith('{"t"')]
+line = []
+for i, s in enumerate(samples):
+    prev = next((p for p in reversed(samples[:i]) if p["t"] <= s["t"] - 2), None)
+    if prev and s["stored"] is not None and prev["stored"] is not None and int(s["t"]) % 4 == 0:
+        line.append(f"t={s['t']:.0f}s {(s['stored'] - prev['stored']) / (s['t'] - prev['t']):,.0f}")
+print("  " + "; ".join(dict.fromkeys(line)))
+print(json.dumps({"bench": "ingest", "realtimeLosslessMsgPerS": best, "directWritePointsPerS": direct["pointsPerSecond"],
+    "realtimeToDirectRatio": round(best / direct["pointsPerSecond"], 3), "peakStoredMsgPerS": round(peak),
+    "overloadOfferedMsgPerS": ov["offered"], "overloadSentMsgPerS": round(ov["sendRate"]),
+    "overloadMinStoredMsgPerS": None if ov["minStoredRate"] is None else round(ov["minStoredRate"]),
+    "overloadMeanStoredMsgPerS": None if ov["loadedStoredRate"] is None else round(ov["loadedStoredRate"]),
+    "overloadMinToPeak": None if ratio is None else round(ratio, 3),
+    "drainMsgPerS": None if ov["drainRate"] is None else round(ov["drainRate"]),
+    "lost": sum(r["sent"] - counts.get(r["site"], 0) for r in loads)}))
+PY
+}
+
+# bench_ingest_count SITE : one JSON line with the telemetry points InfluxDB holds for a load run's site.
+bench_ingest_count() {
+  curl -fsG "$PILOTS_INFLUX_URL/query" --data-urlencode "db=$PILOTS_INFLUX_DB" \
+    --data-urlencode "q=SELECT count(do_mg_l) FROM telemetry WHERE site = '$1'" |
+    python3 -c "import json,sys; d=json.load(sys.stdin); s=d['results'][0].get('series'); print(json.dumps({'result':'count','site':sys.argv[1],'stored': s[0]['values'][0][1] if s else 0}))" "$1"
+}

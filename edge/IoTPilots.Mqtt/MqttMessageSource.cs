@@ -1,0 +1,232 @@
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace IoTPilots.Mqtt;
+
+/// <summary>Opens <see cref="MqttMessageSource"/>s on one broker.</summary>
+public sealed class MqttMessageSources(MqttEndpoint broker, ILoggerFactory loggers) : IMessageSources
+{
+    public IMessageSource Open(MessageSourceOptions options) => new MqttMessageSource(broker, options, loggers.CreateLogger<MqttMessageSource>());
+}
+
+/// <summary>
+/// A subscription on the broker through <see cref="MqttSession"/> (MQTT 5, QoS 1), handing messages on as
+/// <see cref="InboundMessage"/>s. Acknowledgements are manual unless <see cref="MessageSourceOptions.AutoAck"/>.
+/// <para>
+/// It does not rely on the broker's flow control of a connected session. Once the consumer holds a whole receive
+/// window unacknowledged, the broker queues further messages for this session and releases them one window
+/// quota at a time. Mosquitto 2.0.11 (Debian's) gets that accounting wrong (fixed in 2.0.13, "Various fixes
+/// around inflight quota management", eclipse/mosquitto#2306): the window it grants shrinks as the backlog
+/// passes through its queue, until a few dozen messages per acknowledgement round trickle through with every
+/// CPU idle (cloud README, "Overload"). What it always gets right is a reconnect: it resets the session's quota
+/// and sends the queued backlog at full speed. So when the window has been full and then runs down to a
+/// sixteenth of itself (the broker is no longer refilling it as fast as the consumer acknowledges), this source
+/// reconnects: the broker starts its backlog afresh, and redelivers the few messages still unacknowledged (their
+/// late acknowledgements are dropped, see <see cref="InboundMessage"/>), which the consumer stores again
+/// (a redelivered message overwrites its own points).
+/// </para>
+/// </summary>
+public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions options, ILogger logger) : IMessageSource
+{
+    private readonly Lock _gate = new();
+    private long _generation;
+    private int _unacked;
+    private bool _windowFilled;
+    private int _refreshing;
+    private int _lowWater;
+    private long _arrived;
+    private bool _sawTraffic;
+
+    /// <summary>Reconnects made because the receive window had filled (for logs and tests).</summary>
+    public long Refreshes { get; private set; }
+
+    public async Task RunAsync(Func<InboundMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken)
+    {
+        var receiveMaximum = (ushort)Math.Clamp(options.ReceiveMaximum, 1, ushort.MaxValue);
+        _lowWater = receiveMaximum / 16;
+        // MQTTnet sets SO_RCVBUF to its BufferSize, 8 KiB by default, before connecting (MqttTcpChannel.ConnectAsync):
+        // no TCP window scaling, and on loopback (MSS 64 KiB) a window that can never open by one MSS, so Linux sends
+        // no window update once a consumer that fell behind has let it fill. The broker then only learns of free
+        // space from zero-window probes, whose interval backs off to two minutes: a few dozen messages per probe,
+        // every CPU idle (cloud README, "Overload"). 1 MiB keeps the window open and scaled.
+        await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum).WithTcpServer(o => o.BufferSize = 1 << 20), options.CleanStart);
+        session.OnConnected = async (client, ct) =>
+        {
+            lock (_gate)
+            {
+                // A new connection: what was handed over before can no longer be acknowledged (the broker redelivers it).
+                _generation++;
+                _unacked = 0;
+                _windowFilled = false;
+            }
+
+            if (options.BeforeSubscribe is { } wait)
+            {
+                await wait(ct).ConfigureAwait(false);
+            }
+
+            var subscribe = new MqttClientSubscribeOptionsBuilder();
+            foreach (var filter in options.Filters)
+            {
+                subscribe.WithTopicFilter(filter, options.AtMostOnce ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce);
+            }
+
+            await client.SubscribeAsync(subscribe.Build(), ct).ConfigureAwait(false);
+            options.Subscribed?.Invoke();
+        };
+        session.Client.DisconnectedAsync += _ =>
+        {
+            options.Lost?.Invoke();
+            return Task.CompletedTask;
+        };
+        session.Client.ApplicationMessageReceivedAsync += async e =>
+        {
+            e.AutoAcknowledge = false;
+            long generation;
+            lock (_gate)
+            {
+                generation = _generation;
+                _arrived++;
+                if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && ++_unacked >= receiveMaximum)
+                {
+                    _windowFilled = true;
+                }
+            }
+
+            var message = new InboundMessage(
+                e.ApplicationMessage.Topic,
+                System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload),
+                ct => AckAsync(session, e, generation, ct));
+            if (options.AutoAck)
+            {
+                await handler(message, cancellationToken).ConfigureAwait(false);
+                await message.AckAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await handler(message, cancellationToken).ConfigureAwait(false);
+            }
+        };
+        var watching = WatchSilenceAsync(session, cancellationToken);
+        await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        await watching.ConfigureAwait(false);
+    }
+
+    private async ValueTask AckAsync(MqttSession session, MqttApplicationMessageReceivedEventArgs e, long generation, CancellationToken cancellationToken)
+    {
+        bool refresh;
+        lock (_gate)
+        {
+            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+            {
+                // Nothing to acknowledge, nothing in the window.
+                return;
+            }
+
+            if (generation != _generation)
+            {
+                // Its connection is gone: the broker redelivers it on this one, maybe under the same packet id as
+                // another message, so acknowledging it here could release a message nobody has stored.
+                return;
+            }
+
+            _unacked--;
+            // A broker that refills the window as it should keeps it nearly full while it holds a backlog; one that
+            // lets it run down to a sixteenth is starving us. Only a persistent session: a clean one would lose at
+            // the reconnect what the broker queued for it.
+            refresh = _windowFilled && _unacked <= _lowWater && !options.CleanStart;
+            if (refresh)
+            {
+                _windowFilled = false;
+            }
+        }
+
+        try
+        {
+            await e.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The connection dropped under it; the broker redelivers the message and the consumer stores it again.
+            logger.LogDebug("Ack failed ({Error}); the broker will redeliver", ex.Message);
+            return;
+        }
+
+        if (refresh)
+        {
+            Refresh(session, "The receive window was full and the broker is not refilling it: reconnecting so it sends its queued backlog at full speed");
+        }
+    }
+
+    private void Refresh(MqttSession session, string why)
+    {
+        if (Interlocked.Exchange(ref _refreshing, 1) != 0)
+        {
+            return;
+        }
+
+        Refreshes++;
+        logger.LogInformation("{Why}", why);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await session.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug("Disconnect for a refresh failed: {Error}", ex.Message);
+            }
+            finally
+            {
+                Volatile.Write(ref _refreshing, 0);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The other face of the same broker defect: with nothing unacknowledged here, the broker may stop sending
+    /// altogether (its quota for this session gone) while it still holds a backlog. A stream that stops dead with
+    /// nothing in flight gets one reconnect after 3 s of silence, then 6, 12... up to 5 min while it stays silent:
+    /// with nothing in flight a reconnect costs a round trip and redelivers nothing, and a fleet that really went
+    /// quiet costs a handful of them.
+    /// </summary>
+    private async Task WatchSilenceAsync(MqttSession session, CancellationToken cancellationToken)
+    {
+        var quiet = TimeSpan.FromSeconds(3);
+        var next = quiet;
+        var silentSince = Environment.TickCount64;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+                bool idle;
+                lock (_gate)
+                {
+                    if (_arrived > 0)
+                    {
+                        _arrived = 0;
+                        _sawTraffic = true;
+                        silentSince = Environment.TickCount64;
+                        next = quiet;
+                        continue;
+                    }
+
+                    idle = _unacked == 0 && _sawTraffic && session.IsConnected && !options.CleanStart;
+                }
+
+                if (idle && TimeSpan.FromMilliseconds(Environment.TickCount64 - silentSince) >= next)
+                {
+                    silentSince = Environment.TickCount64;
+                    next = TimeSpan.FromTicks(Math.Min(next.Ticks * 2, TimeSpan.FromMinutes(5).Ticks));
+                    Refresh(session, "Messages stopped with nothing in flight: reconnecting in case the broker holds a backlog it no longer sends");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using IoTPilots.Mqtt;
+
+namespace IoTPilots.FirmwareSim.Load;
+
+/// <summary>
+/// One simulated gateway's MQTT 3.1.1 connection that only publishes at QoS 1 (OASIS MQTT 3.1.1, sections 3.1
+/// CONNECT, 3.3 PUBLISH, 3.4 PUBACK). Written on the socket directly rather than through MQTTnet so that the load
+/// generator costs the shared CPUs as little as possible: publishes are encoded into one buffer and flushed
+/// every pacing step, and a reader counts PUBACKs. At most <c>window</c> publishes wait for their PUBACK, so a
+/// broker that falls behind slows the sender instead of being flooded. Clean session, keep-alive off (the
+/// broker then never drops it for silence).
+/// </summary>
+internal sealed class LoadGateway : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _window;
+    private readonly MemoryStream _pending = new();
+    private readonly Task _reader;
+    private ushort _nextId;
+    private long _sent;
+    private long _acked;
+
+    private LoadGateway(TcpClient tcp, int window)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+        _window = new SemaphoreSlim(window, window);
+        _reader = Task.Run(ReadAcksAsync);
+    }
+
+    public long Sent => Interlocked.Read(ref _sent);
+
+    public long Acked => Interlocked.Read(ref _acked);
+
+    public static async Task<LoadGateway> ConnectAsync(MqttEndpoint broker, string clientId, int window, CancellationToken cancellationToken)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(broker.Host, broker.Port, cancellationToken).ConfigureAwait(false);
+            var stream = tcp.GetStream();
+            var id = Encoding.UTF8.GetBytes(clientId);
+            var user = broker.Username is null ? [] : Encoding.UTF8.GetBytes(broker.Username);
+            var password = broker.Password is null ? [] : Encoding.UTF8.GetBytes(broker.Password);
+            using var body = new MemoryStream();
+            WriteString(body, "MQTT"u8);
+            body.WriteByte(4); // protocol level 4 = 3.1.1
+            byte flags = 0x02; // clean session
+            if (broker.Username is not null)
+            {
+                flags |= 0x80 | 0x40;
+            }
+
+            body.WriteByte(flags);
+            body.WriteByte(0); // keep-alive 0: off
+            body.WriteByte(0);
+            WriteString(body, id);
+            if (broker.Username is not null)
+            {
+                WriteString(body, user);
+                WriteString(body, password);
+            }
+
+            using var packet = new MemoryStream();
+            WriteHeader(packet, 0x10, (int)body.Length);
+            body.WriteTo(packet);
+            await stream.WriteAsync(packet.ToArray(), cancellationToken).ConfigureAwait(false);
+            var connack = new byte[4];
+            await stream.ReadExactlyAsync(connack, cancellationToken).ConfigureAwait(false);
+            if (connack[0] != 0x20 || connack[3] != 0)
+            {
+                throw new InvalidDataException($"broker refused the connection of {clientId} (CONNACK code {connack[3]})");
+            }
+
+            return new LoadGateway(tcp, window);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Encodes one QoS 1 publish into the pending buffer; waits while the window is full (flushing first).</summary>
+    public async ValueTask PublishAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!_window.Wait(0))
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _nextId = (ushort)(_nextId == ushort.MaxValue ? 1 : _nextId + 1);
+        var topicBytes = Encoding.UTF8.GetBytes(topic);
+        WriteHeader(_pending, 0x32, 2 + topicBytes.Length + 2 + payload.Length); // PUBLISH, QoS 1
+        WriteString(_pending, topicBytes);
+        Span<byte> id = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(id, _nextId);
+        _pending.Write(id);
+        _pending.Write(payload);
+        Interlocked.Increment(ref _sent);
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending.Length == 0)
+        {
+            return;
+        }
+
+        await _stream.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
+        _pending.SetLength(0);
+    }
+
+    /// <summary>Waits until every publish is acknowledged (or the connection is gone).</summary>
+    public async Task WaitAckedAsync(CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        while (Acked < Sent && !_reader.IsCompleted)
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadAcksAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        var have = 0;
+        try
+        {
+            while (true)
+            {
+                var n = await _stream.ReadAsync(buffer.AsMemory(have)).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                have += n;
+                var at = 0;
+                // PUBACK is always 4 bytes: 0x40, length 2, packet id. Nothing else comes to a publisher.
+                while (have - at >= 4)
+                {
+                    if (buffer[at] != 0x40 || buffer[at + 1] != 2)
+                    {
+                        throw new InvalidDataException($"unexpected MQTT packet 0x{buffer[at]:X2} from the broker");
+                    }
+
+                    at += 4;
+                    Interlocked.Increment(ref _acked);
+                    _window.Release();
+                }
+
+                Buffer.BlockCopy(buffer, at, buffer, 0, have - at);
+                have -= at;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or SemaphoreFullException)
+        {
+        }
+    }
+
+    private static void WriteHeader(Stream s, byte type, int remaining)
+    {
+        s.WriteByte(type);
+        // Remaining length: 7 bits per byte, high bit = more (MQTT 3.1.1, 2.2.3).
+        do
+        {
+            var b = (byte)(remaining % 128);
+            remaining /= 128;
+            s.WriteByte(remaining > 0 ? (byte)(b | 0x80) : b);
+        }
+        while (remaining > 0);
+    }
+
+    private static void WriteString(Stream s, ReadOnlySpan<byte> value)
+    {
+        s.WriteByte((byte)(value.Length >> 8));
+        s.WriteByte((byte)value.Length);
+        s.Write(value);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _stream.WriteAsync(new byte[] { 0xE0, 0 }).ConfigureAwait(false); // DISCONNECT
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException)
+        {
+        }
+
+        _tcp.Dispose();
+        await _reader.ConfigureAwait(false);
+        _window.Dispose();
+    }
+}
