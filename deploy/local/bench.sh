@@ -6,6 +6,7 @@
 #   rules    rules engine and alert store rates (in-process)
 #   uplink   one gateway through a delaying relay: live rate, backlog drain, lag  (deploy/local/bench-uplink.sh)
 #   ingest   MQTT -> cloud -> InfluxDB: real-time ceiling, overload, direct-write ceiling (deploy/local/bench-ingest.sh)
+#   alert-latency  reading published -> webhook received, under 10k readings/s (deploy/local/bench-alert-latency.sh)
 bench_main() {
   need_dotnet
   mkdir -p "$PILOTS_ROOT/.pilots"
@@ -15,7 +16,7 @@ bench_main() {
     || { grep -E "error" "$PILOTS_ROOT/.pilots/build-bench.log" | sort -u | head -n 20 >&2; die "build failed (log: .pilots/build-bench.log)"; }
   say "run: bench on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), queue in ${TMPDIR:-/tmp}"
   local names=("$@")
-  [ ${#names[@]} -gt 0 ] || names=(edge rules uplink ingest)
+  [ ${#names[@]} -gt 0 ] || names=(edge rules uplink ingest alert-latency)
   local name
   for name in "${names[@]}"; do
     case "$name" in
@@ -26,7 +27,11 @@ bench_main() {
         # shellcheck source=/dev/null
         source "$PILOTS_ROOT/deploy/local/bench-$name.sh"
         "bench_${name}_main" ;;
-      *) die "unknown bench '$name' (edge, rules, uplink, ingest)" ;;
+      alert-latency)
+        # shellcheck source=/dev/null
+        source "$PILOTS_ROOT/deploy/local/bench-alert-latency.sh"
+        bench_alert_latency_main ;;
+      *) die "unknown bench '$name' (edge, rules, uplink, ingest, alert-latency)" ;;
     esac
   done
 }

@@ -34,6 +34,19 @@ if (args is ["load-influx", .. var directArgs])
     }
 }
 
+if (args is ["alert-latency", .. var latencyArgs])
+{
+    try
+    {
+        return await AlertLatencyProbe.RunAsync(latencyArgs, Console.Out, CancellationToken.None);
+    }
+    catch (FormatException ex)
+    {
+        Console.Error.WriteLine($"firmware-sim alert-latency: {ex.Message}\n{AlertLatencyProbe.Usage}");
+        return 2;
+    }
+}
+
 if (args is ["relay", .. var relayArgs])
 {
     return await RelayCommand.RunAsync(relayArgs, Console.Out, Console.Error);
