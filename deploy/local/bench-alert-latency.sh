@@ -49,5 +49,19 @@ RULES
   kill -0 "$load_pid" 2>/dev/null || { tail -n 5 "$dir/logs/load.log" >&2; say "bench alert-latency: the background load ended early"; }
   grep -E "Notification .* failed|Unhandled" "$dir/logs/cloud.log" | head -n 5 >&2 || true
   [ "$status" -eq 0 ] || say "bench alert-latency: some probes got no webhook within 5 s (see missed)"
+  # Where the time goes, from the alert store: the reading's sampling time (taken just before its publish) to the
+  # outbox row's creation (MQTT, decoding, the rules engine, the SQLite transaction), and from there to the
+  # webhook's answer (the dispatcher's wake-up, the HTTP POST and its reply).
+  python3 - "$dir/alerts.db" <<'PY' >&2 || true
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT created_at_ms - at_ms, sent_at_ms - created_at_ms FROM outbox WHERE channel = 'webhook' AND sent_at_ms IS NOT NULL").fetchall()
+def p(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, int(-(-len(values) * q // 1)) - 1))] if values else None
+for name, i in (("published -> outbox row (ms)", 0), ("outbox row -> webhook answered (ms)", 1)):
+    v = [r[i] for r in rows]
+    print(f"  {name:<38} p50 {p(v, .5)}  p95 {p(v, .95)}  p99 {p(v, .99)}  max {p(v, 1)}  ({len(v)} rows)")
+PY
   cat "$dir/result.txt"
 }
