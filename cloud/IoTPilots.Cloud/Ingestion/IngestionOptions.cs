@@ -7,10 +7,11 @@ namespace IoTPilots.Cloud.Ingestion;
 /// <summary>Settings of the ingestion pipeline, from the environment (see README, "Configuration").</summary>
 public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx, string Group, string Worker)
 {
-    /// <summary>Flush a batch at this many lines [issue 5: at most 5000 lines or 1 s].</summary>
+    /// <summary>
+    /// A group commit holds at most this many lines [issue 5: at most 5000 lines]; it is written as soon as a
+    /// write slot is free, so there is no batch delay to wait out.
+    /// </summary>
     public int MaxBatchLines { get; init; } = 5000;
-
-    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Unacknowledged messages in flight, at most: sent to the broker as MQTT 5 receive-maximum (so the protocol's
