@@ -14,6 +14,9 @@ namespace IoTPilots.Cloud;
 /// <param name="Summary">How often to print the one-line ingestion summary (<c>--summary N</c> seconds); null: never.</param>
 public sealed record CloudSettings(IngestionOptions Ingestion, DeviceRegistry Registry, RulesOptions Rules, TimeSpan? Summary)
 {
+    /// <summary>How long raw readings and rollups are kept (<c>PILOTS_RAW_RETENTION</c>, <c>PILOTS_ROLLUP_1M_RETENTION</c>, <c>PILOTS_ROLLUP_1H_RETENTION</c>).</summary>
+    public Influx.RetentionOptions Retention { get; init; } = Influx.RetentionOptions.Default;
+
     /// <param name="option">A command-line option by its name without dashes (<c>registry</c>), or null.</param>
     /// <param name="env">The environment.</param>
     /// <exception cref="FormatException">A variable or option is wrong; the message starts with its name.</exception>
@@ -28,7 +31,7 @@ public sealed record CloudSettings(IngestionOptions Ingestion, DeviceRegistry Re
         var registry = settings.ExistingPath(registryName) is { } path ? LoadRegistry(registryName, path) : DeviceRegistry.Open;
         var rules = RulesOptions.FromEnvironment(Source, ingestion.Worker);
         var summary = settings.Seconds("--summary", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromHours(1));
-        return new CloudSettings(ingestion, registry, rules, summary > TimeSpan.Zero ? summary : null);
+        return new CloudSettings(ingestion, registry, rules, summary > TimeSpan.Zero ? summary : null) { Retention = Influx.RetentionOptions.FromEnvironment(env) };
     }
 
     private static DeviceRegistry LoadRegistry(string name, string path)

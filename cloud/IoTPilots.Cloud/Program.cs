@@ -45,6 +45,7 @@ if (settings.Summary is { } summary)
     builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), summary, TimeProvider.System));
 }
 
+builder.Services.AddHostedService(sp => new IngestStatsWriter(sp.GetRequiredService<InfluxWriter>(), sp.GetRequiredService<IngestionStats>(), settings.Ingestion.Worker, TimeProvider.System, sp.GetRequiredService<ILogger<IngestStatsWriter>>()));
 builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion");
 
 var app = builder.Build();
@@ -68,6 +69,9 @@ catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestExcept
     // Not fatal: ingestion holds and retries until InfluxDB is back.
     app.Logger.LogWarning("Could not create database {Database} yet: {Error}", settings.Ingestion.Influx.Database, ex.Message);
 }
+
+// Retention policies and rollups (root README, "Storage schema"): retried in the background while InfluxDB is away.
+_ = Retention.KeepTryingAsync(app.Services.GetRequiredService<InfluxWriter>(), settings.Retention, app.Logger, TimeProvider.System, app.Lifetime.ApplicationStopping);
 
 if (settings.Registry.IsOpen)
 {

@@ -116,20 +116,7 @@ public sealed class SimHost : IAsyncDisposable
         foreach (var (id, tank) in _fleet.Tanks)
         {
             var u = unit++;
-            AddModbus(gw, id, "ras-tank-sim", plc.AddUnit(u), $"bus: modbus-tcp, address: \"{_options.Bind}:{{plc}}\", unit: {u}, poll_interval: 5s", () => new()
-            {
-                ["do_mg_l"] = tank.DissolvedOxygen,
-                ["temp_c"] = tank.Temperature,
-                ["ph"] = tank.Ph,
-                ["salinity_ppt"] = tank.Salinity,
-                ["tan_mg_l"] = tank.Tan,
-                ["no2_mg_l"] = tank.Nitrite,
-                ["orp_mv"] = tank.Orp,
-                ["aerator_current_a"] = tank.AeratorCurrent,
-                ["pump_current_a"] = tank.PumpCurrent,
-                ["aerator_on"] = tank.AeratorOn ? 1 : 0,
-                ["pump_on"] = tank.PumpOn ? 1 : 0,
-            });
+            AddModbus(gw, id, "ras-tank-sim", plc.AddUnit(u), $"bus: modbus-tcp, address: \"{_options.Bind}:{{plc}}\", unit: {u}, poll_interval: 5s", () => FleetSignals.Tank(tank));
         }
 
         plc.Start();
@@ -138,21 +125,9 @@ public sealed class SimHost : IAsyncDisposable
 
         var (rtu, line) = RtuLine(9600);
         var buoy = _fleet.Buoy;
-        AddModbus(gw, "buoy-catba-01", "buoy-sim", line.AddUnit(1), $"bus: modbus-rtu, address: \"{rtu.SlavePath}?baud=9600\", unit: 1, poll_interval: 10s, site: cat-ba-coast", () => new()
-        {
-            ["do_mg_l"] = buoy.DissolvedOxygen,
-            ["temp_c"] = buoy.Temperature,
-            ["salinity_ppt"] = buoy.Salinity,
-            ["turbidity_ntu"] = buoy.TurbidityNtu,
-            ["ph"] = buoy.Ph,
-        });
+        AddModbus(gw, "buoy-catba-01", "buoy-sim", line.AddUnit(1), $"bus: modbus-rtu, address: \"{rtu.SlavePath}?baud=9600\", unit: 1, poll_interval: 10s, site: cat-ba-coast", () => FleetSignals.Buoy(buoy));
         var tank4 = _fleet.Tanks["tank-04"];
-        AddModbus(gw, "tank-04-do", "renke-rs-ldo", line.AddUnit(2), $"bus: modbus-rtu, address: \"{rtu.SlavePath}?baud=9600\", unit: 2, poll_interval: 10s", () => new()
-        {
-            ["do_mg_l"] = tank4.DissolvedOxygen,
-            ["do_sat_pct"] = 100 * tank4.DissolvedOxygen / Aquaculture.RasTank.OxygenSaturation(tank4.Temperature, tank4.Salinity),
-            ["temp_c"] = tank4.Temperature,
-        });
+        AddModbus(gw, "tank-04-do", "renke-rs-ldo", line.AddUnit(2), $"bus: modbus-rtu, address: \"{rtu.SlavePath}?baud=9600\", unit: 2, poll_interval: 10s", () => FleetSignals.DoProbe(tank4));
         Endpoints.Add($"sim: {gw} RS-485 line {rtu.SlavePath} 9600 8N1 units 1 (buoy-catba-01), 2 (tank-04-do)");
 
         var ezoPty = PseudoTerminal.Open(9600);
@@ -178,12 +153,7 @@ public sealed class SimHost : IAsyncDisposable
             {
                 var zone = z;
                 var id = furnace.Parameters.Zones.Count == 1 ? $"{fid}-{furnace.Parameters.Zones[z].Name}" : $"{fid}-zone-{z + 1}";
-                AddModbus(gw, id, "eurotherm-3500", line.AddUnit(unit), $"{bus}, unit: {unit}, poll_interval: 5s", () => new()
-                {
-                    ["zone_sp_c"] = furnace.Parameters.Zones[zone].SetpointC,
-                    ["zone_out_pct"] = furnace.Outputs[zone],
-                    ["zone_temp_c"] = furnace.SensorBroken[zone] ? double.NaN : ClampToThermocouple(furnace, zone),
-                });
+                AddModbus(gw, id, "eurotherm-3500", line.AddUnit(unit), $"{bus}, unit: {unit}, poll_interval: 5s", () => FleetSignals.Zone(furnace, zone));
                 unit++;
             }
         }
@@ -191,22 +161,7 @@ public sealed class SimHost : IAsyncDisposable
         byte meterUnit = 10;
         foreach (var (fid, furnace) in _fleet.Furnaces)
         {
-            AddModbus(gw, $"{fid}-meter", "eastron-sdm630", line.AddUnit(meterUnit), $"{bus}, unit: {meterUnit}, poll_interval: 5s", () =>
-            {
-                // Balanced three-phase load at 400 V line-to-line, power factor 0.95 [U].
-                var amps = furnace.PowerKw * 1000 / (Math.Sqrt(3) * 400 * 0.95);
-                return new()
-                {
-                    ["l1_voltage_v"] = 231,
-                    ["l2_voltage_v"] = 230,
-                    ["l3_voltage_v"] = 232,
-                    ["l1_current_a"] = amps,
-                    ["l2_current_a"] = amps,
-                    ["l3_current_a"] = amps,
-                    ["power_kw"] = furnace.PowerKw,
-                    ["energy_kwh"] = 1_250_000 + furnace.EnergyKwh,
-                };
-            });
+            AddModbus(gw, $"{fid}-meter", "eastron-sdm630", line.AddUnit(meterUnit), $"{bus}, unit: {meterUnit}, poll_interval: 5s", () => FleetSignals.Meter(furnace));
             meterUnit++;
         }
 
@@ -216,29 +171,12 @@ public sealed class SimHost : IAsyncDisposable
         byte plcUnit = 1;
         foreach (var (fid, furnace) in _fleet.Furnaces)
         {
-            AddModbus(gw, $"{fid}-aux", "furnace-plc", plc.AddUnit(plcUnit), $"bus: modbus-tcp, address: \"{_options.Bind}:{{fplc}}\", unit: {plcUnit}, poll_interval: 5s", () => new()
-            {
-                ["cooling_in_temp_c"] = furnace.CoolingInletC,
-                ["cooling_out_temp_c"] = furnace.CoolingOutletC,
-                ["cooling_flow_in_m3_h"] = furnace.CoolingFlowIn,
-                ["cooling_flow_out_m3_h"] = furnace.CoolingFlowOut,
-                ["shell_temp_1_c"] = furnace.ShellTemps[0],
-                ["shell_temp_2_c"] = furnace.ShellTemps[1],
-                ["shell_temp_3_c"] = furnace.ShellTemps[2],
-                ["shell_temp_4_c"] = furnace.ShellTemps[3],
-            });
+            AddModbus(gw, $"{fid}-aux", "furnace-plc", plc.AddUnit(plcUnit), $"bus: modbus-tcp, address: \"{_options.Bind}:{{fplc}}\", unit: {plcUnit}, poll_interval: 5s", () => FleetSignals.Aux(furnace));
             plcUnit++;
         }
 
         var mill = _fleet.Mill;
-        AddModbus(gw, "mill-1", "mill-drive", plc.AddUnit(plcUnit), $"bus: modbus-tcp, address: \"{_options.Bind}:{{fplc}}\", unit: {plcUnit}, poll_interval: 2s", () => new()
-        {
-            ["motor_current_a"] = mill.MotorCurrent,
-            ["motor_speed_rpm"] = mill.MotorSpeedRpm,
-            ["vib_mm_s"] = mill.Vibration,
-            ["motor_temp_c"] = mill.MotorTemp,
-            ["bar_in_mill"] = mill.BarInMill ? 1 : 0,
-        });
+        AddModbus(gw, "mill-1", "mill-drive", plc.AddUnit(plcUnit), $"bus: modbus-tcp, address: \"{_options.Bind}:{{fplc}}\", unit: {plcUnit}, poll_interval: 2s", () => FleetSignals.Mill(mill));
         plc.Start();
         Fill(gw, "{fplc}", plc.Port.ToString(CultureInfo.InvariantCulture));
         Endpoints.Add($"sim: {gw} furnace PLC modbus-tcp://{_options.Bind}:{plc.Port} units 1-{plcUnit} (furnace aux, mill-1)");
@@ -250,25 +188,7 @@ public sealed class SimHost : IAsyncDisposable
         foreach (var (id, crane) in _fleet.Cranes)
         {
             var plc = TcpServer();
-            AddModbus(gw, id, "crane-plc", plc.AddUnit(1), $"bus: modbus-tcp, address: \"{_options.Bind}:{{{id}}}\", unit: 1, poll_interval: 2s", () => new()
-            {
-                ["hoist_load_t"] = crane.HoistLoadT,
-                ["hoist_speed_m_min"] = crane.HoistSpeed,
-                ["trolley_speed_m_min"] = crane.TrolleySpeed,
-                ["gantry_speed_m_min"] = crane.GantrySpeed,
-                ["wind_m_s"] = crane.Wind.Gust3s,
-                ["wind_mean_m_s"] = crane.Wind.Mean,
-                ["hoist_motor_temp_c"] = crane.HoistMotorTemp,
-                ["hoist_motor_current_a"] = crane.HoistCurrent,
-                ["trolley_motor_temp_c"] = crane.TrolleyMotorTemp,
-                ["trolley_motor_current_a"] = crane.TrolleyCurrent,
-                ["vib_mm_s"] = crane.GearboxVibration,
-                ["twistlock_cycles"] = crane.TwistlockCycles,
-                ["lift_count"] = crane.LiftCount,
-                ["twistlock_locked"] = crane.TwistlocksLocked ? 1 : 0,
-                ["spreader_landed"] = crane.SpreaderLanded ? 1 : 0,
-                ["wind_block"] = crane.WindBlock ? 1 : 0,
-            });
+            AddModbus(gw, id, "crane-plc", plc.AddUnit(1), $"bus: modbus-tcp, address: \"{_options.Bind}:{{{id}}}\", unit: 1, poll_interval: 2s", () => FleetSignals.Crane(crane));
             plc.Start();
             Fill(gw, $"{{{id}}}", plc.Port.ToString(CultureInfo.InvariantCulture));
             Endpoints.Add($"sim: {gw} crane PLC {id} ({crane.Parameters.Kind}) modbus-tcp://{_options.Bind}:{plc.Port} unit 1");
@@ -306,12 +226,6 @@ public sealed class SimHost : IAsyncDisposable
                 _devicesYaml[i] = (gateway, _devicesYaml[i].Yaml.Replace(placeholder, value, StringComparison.Ordinal));
             }
         }
-    }
-
-    private static double ClampToThermocouple(Furnace furnace, int zone)
-    {
-        var (min, max) = Thermocouples.Range(furnace.Parameters.Zones[zone].Thermocouple);
-        return Math.Clamp(furnace.ZoneTemps[zone], min, max);
     }
 
     /// <summary>Copies the fleet's state into registers, the EZO circuit, the 1-Wire file (with probe noise) and the uplink relays.</summary>
