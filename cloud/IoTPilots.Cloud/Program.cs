@@ -45,7 +45,8 @@ if (settings.Summary is { } summary)
     builder.Services.AddHostedService(sp => new SummaryPrinter(sp.GetRequiredService<IngestionStats>(), summary, TimeProvider.System));
 }
 
-builder.Services.AddHostedService(sp => new IngestStatsWriter(sp.GetRequiredService<InfluxWriter>(), sp.GetRequiredService<IngestionStats>(), settings.Ingestion.Worker, TimeProvider.System, sp.GetRequiredService<ILogger<IngestStatsWriter>>()));
+// Gateway status and ingestion counters for the fleet-health dashboard (dashboards/json/fleet.json).
+builder.Services.AddFleetHealth(settings.Ingestion.Worker);
 builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion");
 
 var app = builder.Build();

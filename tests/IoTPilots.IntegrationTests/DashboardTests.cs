@@ -59,12 +59,15 @@ public sealed partial class DashboardTests(Servers servers)
         [("pilots-delivery", 4)] = new("reason", ["InfluxRefused", "MalformedJson"], 0, 1e6),
         [("pilots-delivery", 5)] = new("gateway", ["gw-port-01"], 0, 1e6),
         [("pilots-fleet", 1)] = new("", [], 3, 3),
-        [("pilots-fleet", 2)] = new("gateway", Gateways, 0, 1e6),
-        [("pilots-fleet", 3)] = new("gateway", Gateways, 100, 100),
-        [("pilots-fleet", 4)] = new("worker", [SimulatedHistory.Worker], 0, 1e6),
-        [("pilots-fleet", 5)] = new("worker", [SimulatedHistory.Worker], 0, 1e6),
-        [("pilots-fleet", 6)] = new("worker", [SimulatedHistory.Worker], 0, 1),
-        [("pilots-fleet", 7)] = new("reason", ["InfluxRefused", "MalformedJson"], 0, 1e6),
+        [("pilots-fleet", 2)] = new("gateway", Gateways, 0, 1),
+        [("pilots-fleet", 3)] = new("gateway", Gateways, 0, 1e6),
+        [("pilots-fleet", 4)] = new("gateway", ["gw-port-01"], 0, 7200),
+        [("pilots-fleet", 5)] = new("gateway", Gateways, 100, 100),
+        [("pilots-fleet", 6)] = new("gateway", Gateways, 0, 1e6),
+        [("pilots-fleet", 7)] = new("worker", [SimulatedHistory.Worker], 0, 1e6),
+        [("pilots-fleet", 8)] = new("worker", [SimulatedHistory.Worker], 0, 1e6),
+        [("pilots-fleet", 9)] = new("worker", [SimulatedHistory.Worker], 0, 1),
+        [("pilots-fleet", 10)] = new("reason", ["InfluxRefused", "MalformedJson"], 0, 1e6),
     };
 
     private static readonly HashSet<string> GrafanaVariables = ["timeFilter", "__timeFilter", "__interval", "__interval_ms", "interval", "__from", "__to"];

@@ -102,16 +102,7 @@ public sealed class RetentionTests(Servers servers)
     public async Task The_cloud_makes_the_policies_and_rollups_at_start()
     {
         var influx = await servers.NewDatabaseAsync("rpstart");
-        var env = new Dictionary<string, string>
-        {
-            ["PILOTS_MQTT_URL"] = $"mqtt://127.0.0.1:{servers.MqttPort}",
-            ["PILOTS_INFLUX_URL"] = servers.InfluxUrl,
-            ["PILOTS_INFLUX_DB"] = influx.Endpoint.Database,
-            ["PILOTS_ROLLUP_1M_RETENTION"] = "53w",
-            ["PILOTS_ALERT_DB"] = Path.Combine(Directory.CreateTempSubdirectory("pilots-rp-").FullName, "alerts.db"),
-        };
-        using var cloud = new ChildProcess("cloud/IoTPilots.Cloud", ["--urls", $"http://127.0.0.1:{Servers.FreePort()}"], env);
-        cloud.Start();
+        using var cloud = CloudProcess.Start(servers, influx, new() { ["PILOTS_ROLLUP_1M_RETENTION"] = "53w" });
 
         await Eventually.TrueAsync(async () => (await QueriesAsync(influx)).Count == 2, TimeSpan.FromSeconds(60), "the cloud's continuous queries");
 

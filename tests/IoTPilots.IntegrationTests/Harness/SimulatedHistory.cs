@@ -96,6 +96,14 @@ public sealed class SimulatedHistory
                 history.Lines.Add(IngestStatsWriter.Line(Worker, messages, readings, readings, 2, t > TimeSpan.FromHours(1) ? 1 : 0, (long)t.TotalSeconds % 7, ms));
             }
 
+            if ((long)t.TotalSeconds % 60 == 0)
+            {
+                foreach (var (gateway, (site, _)) in SimHost.Gateways)
+                {
+                    history.Lines.Add(Status(gateway, site, t, now));
+                }
+            }
+
             if ((long)t.TotalSeconds % 600 == 0)
             {
                 history.Lines.Add(LineProtocol.Quarantine(RejectReason.MalformedJson, "pilots/v1/hp-port-1/gw-port-01/telemetry/sts-01", "bad json", 12, now.ToUnixTimeMilliseconds()));
@@ -105,6 +113,20 @@ public sealed class SimulatedHistory
 
         history.Lines.Add(LineProtocol.Gap(new GapReport("hp-port-1", "gw-port-01", seqs["gw-port-01"] + 1, 5, 9, 5, 15, start, start + TimeSpan.FromMinutes(1), "byte budget full (drop-oldest)")));
         return history;
+    }
+
+    /// <summary>
+    /// The gateway's status as the edge publishes it and the cloud stores it (<see cref="GatewayStatusWriter.Line"/>):
+    /// online with an empty queue, except gw-port-01, whose link is down from 75 to 85 min (the broker's last will:
+    /// offline, a queue growing by its 1.5 messages a second) and which then drains it in two minutes.
+    /// </summary>
+    private static string Status(string gateway, string site, TimeSpan t, DateTimeOffset now)
+    {
+        var (down, up) = (TimeSpan.FromMinutes(75), TimeSpan.FromMinutes(85));
+        var outage = gateway == "gw-port-01" && t >= down && t < up + TimeSpan.FromMinutes(2);
+        var queue = !outage ? 0 : t < up ? (int)((t - down).TotalSeconds * 1.5) : (int)(900 * (1 - ((t - up).TotalSeconds / 120)));
+        var status = new GatewayStatus(site, gateway, outage && t < up ? GatewayStatus.Offline : GatewayStatus.Online, now, queue, queue > 0 ? now - (t - down) : null);
+        return GatewayStatusWriter.Line(Topics.Status(site, gateway), status.Encode(), now.ToUnixTimeMilliseconds(), out var error) ?? throw new InvalidOperationException(error);
     }
 
     private void Note(string pilot, string site, string device)
