@@ -1,5 +1,8 @@
+using System.Net;
 using IoTPilots.Cloud;
 using IoTPilots.Cloud.Influx;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoTPilots.UnitTests;
 
@@ -76,5 +79,60 @@ public sealed class RetentionTests
             "SELECT mean(*), min(*), max(*), last(*) INTO \"pilots\".\"rollup_1h\".\"telemetry\" FROM \"pilots\".\"autogen\".\"telemetry\" " +
             $"WHERE time >= {from.ToUnixTimeMilliseconds()}ms AND time < {from.AddDays(2).ToUnixTimeMilliseconds()}ms GROUP BY time(1h), *",
             Retention.BackfillStatement("pilots", Retention.Rollups[1], from, from.AddDays(2)));
+    }
+
+    /// <summary>InfluxDB unreachable on the first try, then an empty database that answers every statement.</summary>
+    private sealed class AwayThenEmpty : HttpMessageHandler
+    {
+        public List<string> Statements { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var query = request.Content is null ? request.RequestUri!.Query : await request.Content.ReadAsStringAsync(cancellationToken);
+            lock (Statements)
+            {
+                Statements.Add(Uri.UnescapeDataString(query.Split("q=")[1]));
+                if (Statements.Count == 1)
+                {
+                    throw new HttpRequestException("Connection refused");
+                }
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"results\":[{\"statement_id\":0}]}") };
+        }
+    }
+
+    [Fact]
+    public async Task InfluxDB_away_at_start_is_not_fatal_and_the_rollups_are_made_when_it_is_back()
+    {
+        var handler = new AwayThenEmpty();
+        var influx = new InfluxWriter(new HttpClient(handler), InfluxEndpoint.FromEnvironment(_ => null));
+        var time = new FakeTimeProvider();
+
+        var applying = Retention.KeepTryingAsync(influx, RetentionOptions.Default, NullLogger.Instance, time, CancellationToken.None);
+        for (var waited = 0; !applying.IsCompleted && waited < 1000; waited++)
+        {
+            time.Advance(Retention.RetryEvery);
+            await Task.Yield();
+        }
+
+        await applying.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, handler.Statements.Count(s => s.StartsWith("SHOW RETENTION POLICIES", StringComparison.Ordinal)));
+        Assert.Contains("CREATE RETENTION POLICY \"rollup_1m\" ON \"pilots\" DURATION 17520h REPLICATION 1", handler.Statements);
+        Assert.Contains("CREATE RETENTION POLICY \"rollup_1h\" ON \"pilots\" DURATION 87600h REPLICATION 1", handler.Statements);
+        Assert.Contains(Retention.CreateQuery("pilots", Retention.Rollups[0]), handler.Statements);
+        Assert.Contains(Retention.CreateQuery("pilots", Retention.Rollups[1]), handler.Statements);
+    }
+
+    [Fact]
+    public async Task Stopping_while_InfluxDB_is_away_ends_the_retries_quietly()
+    {
+        var influx = new InfluxWriter(new HttpClient(new AwayThenEmpty()), InfluxEndpoint.FromEnvironment(_ => null));
+        using var stop = new CancellationTokenSource();
+
+        var applying = Retention.KeepTryingAsync(influx, RetentionOptions.Default, NullLogger.Instance, new FakeTimeProvider(), stop.Token);
+        await stop.CancelAsync();
+
+        await applying.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }
