@@ -119,25 +119,33 @@ for i, s in enumerate(samples):
         line.append(f"t={s['t']:.0f}s {(s['stored'] - prev['stored']) / (s['t'] - prev['t']):,.0f}")
 print("  " + "; ".join(dict.fromkeys(line)))
 
-# Cost per message, from CPU time: the runs' totals, so short runs weigh less.
-cpu, msgs = {}, 0
-for r in loads:
-    if r.get("cpuSeconds") and r.get("cpuMessages"):
-        msgs += r["cpuMessages"]
-        for name, secs in r["cpuSeconds"].items():
-            cpu[name] = cpu.get(name, 0) + secs
-cost = {name: secs / msgs * 1000 for name, secs in cpu.items()} if msgs else {}
+# Cost per message, from CPU time: the runs' totals, so short runs weigh less. The ramp's runs give the steady
+# state; the overload run is shown apart, since a backlog costs more per message (the broker queues and persists
+# it, the cloud's window refreshes redeliver some).
+def costs(runs):
+    cpu, msgs = {}, 0
+    for r in runs:
+        if r.get("cpuSeconds") and r.get("cpuMessages"):
+            msgs += r["cpuMessages"]
+            for name, secs in r["cpuSeconds"].items():
+                cpu[name] = cpu.get(name, 0) + secs
+    return ({name: secs / msgs * 1000 for name, secs in cpu.items()} if msgs else {}), msgs
+cost, msgs = costs(loads[:-1])
+over_cost, over_msgs = costs(loads[-1:])
 total = sum(cost.values())
+over_total = sum(over_cost.values())
 capacity = cores * 1000 / total if total else None
-print(f"CPU cost per 1000 messages (all runs, {msgs:,} messages; CPU time, so independent of what else the box runs):")
+print(f"CPU cost per 1000 messages (ramp runs, {msgs:,} messages; overload run apart, {over_msgs:,}): CPU time, not wall time")
 for name, ms in sorted(cost.items(), key=lambda kv: -kv[1]):
-    print(f"  {name:<10}{ms * 1000:>8.1f} ms   {ms * target / 1000:>5.2f} cores at {target:,} msg/s")
+    print(f"  {name:<10}{ms * 1000:>8.1f} ms   {ms * target / 1000:>5.2f} cores at {target:,} msg/s   overload {over_cost.get(name, 0) * 1000:>6.1f} ms")
 if total:
-    print(f"  {'sum':<10}{total * 1000:>8.1f} ms   {total * target / 1000:>5.2f} cores at {target:,} msg/s; this box has {cores}: at best {capacity:,.0f} msg/s")
+    print(f"  {'sum':<10}{total * 1000:>8.1f} ms   {total * target / 1000:>5.2f} cores at {target:,} msg/s   overload {over_total * 1000:>6.1f} ms; "
+          f"this box has {cores}: at best {capacity:,.0f} msg/s")
 checks = {
     f"lossless and real time at >= {target:,} msg/s": best >= target,
     "overload: lowest stored rate >= 80 % of the peak": ratio is not None and ratio >= 0.8,
-    "backlog drains at >= 80 % of the peak": drain_ratio is not None and drain_ratio >= 0.8,
+    # No backlog left when sending stopped (all stored by then) leaves nothing to drain: not a failure.
+    "backlog drains at >= 80 % of the peak": (drain_ratio is not None and drain_ratio >= 0.8) or (ov["drainRate"] is None and (ov.get("stored") or 0) >= ov["sent"] and ov.get("drainS") is None and (ov["maxLagS"] or 0) <= 2),
     "nothing lost": lost == 0,
 }
 for what, ok in checks.items():
@@ -152,6 +160,7 @@ print(json.dumps({"bench": "ingest", "realtimeLosslessMsgPerS": best, "directWri
     "drainToPeak": None if drain_ratio is None else round(drain_ratio, 3),
     "lost": lost,
     "cpuMsPer1000Msgs": {k: round(v * 1000, 1) for k, v in cost.items()},
+    "overloadCpuMsPer1000Msgs": {k: round(v * 1000, 1) for k, v in over_cost.items()},
     "capacityMsgPerS": None if capacity is None else round(capacity), "cores": cores,
     "loadAvg": [r.get("loadAvg") for r in loads],
     "pass": all(checks.values()), "checks": {k: v for k, v in checks.items()}}))
