@@ -54,8 +54,8 @@ bench_ingest_main() {
 
   # Warm-up, not reported: the cloud's first seconds of load are spent compiling its hot path (tiered JIT), which
   # would be charged to the first ramp step's messages in the cost table.
-  say "bench ingest: warm-up, 5000 msg/s for 5 s (not reported)"
-  dotnet "$sim" load --mqtt-url "$PILOTS_MQTT_URL" --rate 5000 --seconds 5 --gateways "$gateways" --site warmup \
+  say "bench ingest: warm-up, 5000 msg/s for 10 s (not reported)"
+  dotnet "$sim" load --mqtt-url "$PILOTS_MQTT_URL" --rate 5000 --seconds 10 --gateways "$gateways" --site warmup \
     --stats-url "$stats" --drain "$drain" >/dev/null
 
   local rate site best=0
