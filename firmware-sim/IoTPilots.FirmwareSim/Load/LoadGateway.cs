@@ -18,7 +18,9 @@ internal sealed class LoadGateway : IAsyncDisposable
     private readonly TcpClient _tcp;
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _window;
-    private readonly MemoryStream _pending = new();
+    private byte[] _pending = new byte[64 * 1024];
+    private int _pendingLength;
+    private byte[] _scratch = [];
     private readonly Task _reader;
     private ushort _nextId;
     private long _sent;
@@ -85,8 +87,11 @@ internal sealed class LoadGateway : IAsyncDisposable
         }
     }
 
-    /// <summary>Encodes one QoS 1 publish into the pending buffer; waits while the window is full (flushing first).</summary>
-    public async ValueTask PublishAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Encodes message <paramref name="seq"/> of <paramref name="gateway"/> as one QoS 1 publish into the pending
+    /// buffer (no allocation per message); waits while the window is full (flushing first).
+    /// </summary>
+    public async ValueTask PublishAsync(LoadPayloads payloads, string gateway, long seq, CancellationToken cancellationToken)
     {
         if (!_window.Wait(0))
         {
@@ -95,35 +100,44 @@ internal sealed class LoadGateway : IAsyncDisposable
         }
 
         _nextId = (ushort)(_nextId == ushort.MaxValue ? 1 : _nextId + 1);
-        var topicBytes = Encoding.UTF8.GetBytes(topic);
-        WriteHeader(_pending, 0x32, 2 + topicBytes.Length + 2 + payload.Length); // PUBLISH, QoS 1
-        WriteString(_pending, topicBytes);
-        Span<byte> id = stackalloc byte[2];
-        BinaryPrimitives.WriteUInt16BigEndian(id, _nextId);
-        _pending.Write(id);
-        _pending.Write(payload);
+        var topic = payloads.Topic(gateway, seq);
+        if (_scratch.Length < payloads.MaxBytes)
+        {
+            _scratch = new byte[payloads.MaxBytes];
+        }
+
+        var length = payloads.Write(gateway, seq, _scratch);
+        var remaining = 2 + topic.Length + 2 + length;
+        Reserve(5 + remaining);
+        _pendingLength = WriteHeader(_pending, _pendingLength, 0x32, remaining); // PUBLISH, QoS 1
+        BinaryPrimitives.WriteUInt16BigEndian(_pending.AsSpan(_pendingLength), (ushort)topic.Length);
+        topic.CopyTo(_pending, _pendingLength + 2);
+        _pendingLength += 2 + topic.Length;
+        BinaryPrimitives.WriteUInt16BigEndian(_pending.AsSpan(_pendingLength), _nextId);
+        _pendingLength += 2;
+        _scratch.AsSpan(0, length).CopyTo(_pending.AsSpan(_pendingLength));
+        _pendingLength += length;
         Interlocked.Increment(ref _sent);
     }
 
+    private void Reserve(int bytes)
+    {
+        if (_pendingLength + bytes > _pending.Length)
+        {
+            Array.Resize(ref _pending, Math.Max(_pending.Length * 2, _pendingLength + bytes));
+        }
+    }
+
+    /// <summary>Sends what the pending buffer holds, in one socket write.</summary>
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        if (_pending.Length == 0)
+        if (_pendingLength == 0)
         {
             return;
         }
 
-        await _stream.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
-        _pending.SetLength(0);
-    }
-
-    /// <summary>Waits until every publish is acknowledged (or the connection is gone).</summary>
-    public async Task WaitAckedAsync(CancellationToken cancellationToken)
-    {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
-        while (Acked < Sent && !_reader.IsCompleted)
-        {
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
+        await _stream.WriteAsync(_pending.AsMemory(0, _pendingLength), cancellationToken).ConfigureAwait(false);
+        _pendingLength = 0;
     }
 
     private async Task ReadAcksAsync()
@@ -151,8 +165,13 @@ internal sealed class LoadGateway : IAsyncDisposable
                     }
 
                     at += 4;
-                    Interlocked.Increment(ref _acked);
-                    _window.Release();
+                }
+
+                // One release per read, not per PUBACK: a read carries hundreds of them under load.
+                if (at > 0)
+                {
+                    Interlocked.Add(ref _acked, at / 4);
+                    _window.Release(at / 4);
                 }
 
                 Buffer.BlockCopy(buffer, at, buffer, 0, have - at);
@@ -175,6 +194,20 @@ internal sealed class LoadGateway : IAsyncDisposable
             s.WriteByte(remaining > 0 ? (byte)(b | 0x80) : b);
         }
         while (remaining > 0);
+    }
+
+    /// <summary>The fixed header into a buffer at <paramref name="at"/>; returns the position after it.</summary>
+    private static int WriteHeader(byte[] buffer, int at, byte type, int remaining)
+    {
+        buffer[at++] = type;
+        do
+        {
+            var b = (byte)(remaining % 128);
+            remaining /= 128;
+            buffer[at++] = remaining > 0 ? (byte)(b | 0x80) : b;
+        }
+        while (remaining > 0);
+        return at;
     }
 
     private static void WriteString(Stream s, ReadOnlySpan<byte> value)

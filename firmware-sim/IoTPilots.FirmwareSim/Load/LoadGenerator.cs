@@ -34,6 +34,9 @@ public sealed record LoadOptions(MqttEndpoint Broker)
     public TimeSpan Drain { get; init; } = TimeSpan.Zero;
 
     public int DevicesPerGateway { get; init; } = 8;
+
+    /// <summary>Processes whose CPU time the report gives for this run's messages (name to pid), e.g. the broker, the database and the cloud.</summary>
+    public IReadOnlyDictionary<string, int> CpuPids { get; init; } = new Dictionary<string, int>();
 }
 
 /// <summary>
@@ -46,6 +49,9 @@ public sealed record LoadOptions(MqttEndpoint Broker)
 /// </summary>
 public static class LoadGenerator
 {
+    /// <summary>How long past its duration a run may go on sending what is due before the rest is left unsent.</summary>
+    public static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(2);
+
     public static async Task<int> RunAsync(LoadOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
@@ -72,6 +78,11 @@ public static class LoadGenerator
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var baseline = options.StatsUrl is null ? 0 : await StoredAsync(http, options.StatsUrl, cancellationToken).ConfigureAwait(false) ?? 0;
         var payloads = new LoadPayloads(options.Site, start, options.DevicesPerGateway);
+        // A hard bound on sending: what a broker that falls behind keeps us from sending by then is never sent (the
+        // report's sendRate says so), so a lagging run cannot stretch the bench.
+        using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        sendStop.CancelAfter(options.Duration + SendGrace);
+        var cpu = new CpuMeter(options.CpuPids);
         var clock = Stopwatch.StartNew();
         var senders = new List<Task>();
         var perGateway = options.Rate / options.Gateways;
@@ -79,12 +90,13 @@ public static class LoadGenerator
         {
             var gateway = gateways[g];
             var gatewayId = $"gw-{g + 1:D3}";
-            senders.Add(Task.Run(() => SendAsync(gateway, gatewayId, perGateway, options.Duration, clock, payloads, cancellationToken), cancellationToken));
+            senders.Add(Task.Run(() => SendAsync(gateway, gatewayId, perGateway, options.Duration, clock, payloads, sendStop.Token, cancellationToken), cancellationToken));
         }
 
         var samples = new List<Sample>();
         var sending = Task.WhenAll(senders);
         var sendEnd = TimeSpan.Zero;
+        IReadOnlyDictionary<string, double>? cpuSeconds = null;
         long totalSent() => gateways.Sum(g => g.Sent);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -101,6 +113,8 @@ public static class LoadGenerator
             await output.WriteLineAsync(JsonSerializer.Serialize(new { t = Math.Round(sample.T, 2), sent, acked = sample.Acked, stored })).ConfigureAwait(false);
             if (done && (options.StatsUrl is null || stored >= sent || clock.Elapsed - sendEnd > options.Drain))
             {
+                // CPU from the first publish to everything stored (or the drain's end): the cost of these messages.
+                cpuSeconds = cpu.Elapsed();
                 break;
             }
 
@@ -130,35 +144,45 @@ public static class LoadGenerator
             minStoredRate = report.MinLoadedRate,
             drainRate = report.DrainRate,
             drainS = report.DrainSeconds,
+            unsent = (long)Math.Round(options.Rate * options.Duration.TotalSeconds) - totalSent(),
+            cpuSeconds,
+            cpuMessages = samples[^1].Stored ?? totalSent(),
         })).ConfigureAwait(false);
         return 0;
     }
 
-    private static async Task SendAsync(LoadGateway gateway, string gatewayId, double rate, TimeSpan duration, Stopwatch clock, LoadPayloads payloads, CancellationToken cancellationToken)
+    private static async Task SendAsync(LoadGateway gateway, string gatewayId, double rate, TimeSpan duration, Stopwatch clock, LoadPayloads payloads, CancellationToken sendStop, CancellationToken cancellationToken)
     {
         long seq = 0;
         var begin = clock.Elapsed;
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            var elapsed = clock.Elapsed - begin;
-            var due = (long)(Math.Min(elapsed.TotalSeconds, duration.TotalSeconds) * rate);
-            while (seq < due)
+            while (!sendStop.IsCancellationRequested)
             {
-                seq++;
-                var (topic, payload) = payloads.Make(gatewayId, seq);
-                await gateway.PublishAsync(topic, payload, cancellationToken).ConfigureAwait(false);
-            }
+                var elapsed = clock.Elapsed - begin;
+                var due = (long)(Math.Min(elapsed.TotalSeconds, duration.TotalSeconds) * rate);
+                while (seq < due)
+                {
+                    // sendStop only ever cancels the wait for a window slot, before anything of the message is written.
+                    await gateway.PublishAsync(payloads, gatewayId, seq + 1, sendStop).ConfigureAwait(false);
+                    seq++;
+                }
 
-            await gateway.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (elapsed >= duration)
-            {
-                break;
-            }
+                await gateway.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (elapsed >= duration)
+                {
+                    break;
+                }
 
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(10, sendStop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (sendStop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The hard bound: the rest of this gateway's messages are not sent.
         }
 
-        await gateway.WaitAckedAsync(cancellationToken).ConfigureAwait(false);
+        await gateway.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<long?> StoredAsync(HttpClient http, Uri url, CancellationToken cancellationToken)
@@ -258,7 +282,7 @@ internal static class SampleListExtensions
 
 internal static class LoadArguments
 {
-    public const string Usage = "usage: IoTPilots.FirmwareSim load --mqtt-url mqtt://HOST:PORT --rate MSG_PER_S [--seconds S] [--gateways N] [--site ID] [--window N] [--stats-url URL] [--drain S]";
+    public const string Usage = "usage: IoTPilots.FirmwareSim load --mqtt-url mqtt://HOST:PORT --rate MSG_PER_S [--seconds S] [--gateways N] [--site ID] [--window N] [--stats-url URL] [--drain S] [--cpu-pids NAME=PID,...]";
 
     public static LoadOptions Parse(string[] args)
     {
@@ -307,6 +331,20 @@ internal static class LoadArguments
         if (values.Remove("--stats-url", out var stats))
         {
             options = Uri.TryCreate(stats, UriKind.Absolute, out var u) ? options with { StatsUrl = u } : throw new FormatException($"--stats-url: '{stats}' is not a URL");
+        }
+
+        if (values.Remove("--cpu-pids", out var pids))
+        {
+            var parsed = new Dictionary<string, int>();
+            foreach (var item in pids.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = item.IndexOf('=', StringComparison.Ordinal);
+                parsed[eq > 0 ? item[..eq] : item] = eq > 0 && int.TryParse(item.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0
+                    ? pid
+                    : throw new FormatException($"--cpu-pids: '{item}' is not NAME=PID");
+            }
+
+            options = options with { CpuPids = parsed };
         }
 
         return values.Count == 0 ? options : throw new FormatException($"unknown argument '{values.Keys.First()}'");
