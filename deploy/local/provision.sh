@@ -16,8 +16,9 @@ provision_main() {
   done
   # Without --inventory, the last demo's gateways (the simulator writes their inventories there).
   if [ $has_inventory = 0 ]; then
+    # Exit 2, as for any other bad input: a usage error, not a failure to retry.
     [ -d "$PILOTS_ROOT/.pilots/demo/inventories" ] \
-      || die "provision: name the gateways' inventories with --inventory FILE|DIR (or run './run demo' once to provision its gateways)"
+      || { say "run: provision: --inventory: name the gateways' inventories with --inventory FILE|DIR (or run './run demo' once to provision its gateways)"; exit 2; }
     say "run: provisioning the demo's gateways (.pilots/demo/inventories)"
     args+=(--inventory "$PILOTS_ROOT/.pilots/demo/inventories")
   fi
