@@ -18,6 +18,11 @@ if (args is ["receive", .. var receiveArgs])
     return await IoTPilots.Cloud.Notifications.DemoReceiver.RunAsync(receiveArgs, Console.Out, Console.Error, CancellationToken.None);
 }
 
+if (args is ["provision", .. var provisionArgs])
+{
+    return IoTPilots.Cloud.Provisioning.ProvisionCommand.Run(provisionArgs, Console.Out, Console.Error, TimeProvider.System);
+}
+
 if (args is ["report", .. var reportArgs])
 {
     return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);

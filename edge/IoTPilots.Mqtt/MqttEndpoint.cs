@@ -1,8 +1,16 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace IoTPilots.Mqtt;
 
 /// <summary>An MQTT broker named by a URL such as <c>mqtt://user:pass@127.0.0.1:1883</c> or <c>mqtts://host:8883</c>.</summary>
 public sealed record MqttEndpoint(string Host, int Port, bool Tls, string? Username, string? Password)
 {
+    /// <summary>The only certificate authorities the broker's chain may end at (<c>PILOTS_MQTT_CA</c>); null: the system's roots.</summary>
+    public X509Certificate2Collection? TrustedCa { get; init; }
+
+    /// <summary>Client certificate for mutual TLS (<c>PILOTS_MQTT_CLIENT_CERT</c>); it implies TLS.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
     public static MqttEndpoint Parse(string url, string source = "PILOTS_MQTT_URL")
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("mqtt" or "mqtts" or "tcp" or "ssl"))

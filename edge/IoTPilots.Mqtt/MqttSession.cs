@@ -43,9 +43,21 @@ public sealed class MqttSession : IAsyncDisposable
             builder.WithCredentials(endpoint.Username, endpoint.Password ?? "");
         }
 
-        if (endpoint.Tls)
+        if (endpoint.Tls || endpoint.ClientCertificate is not null)
         {
-            builder.WithTlsOptions(o => o.UseTls());
+            builder.WithTlsOptions(o =>
+            {
+                o.UseTls();
+                if (endpoint.ClientCertificate is { } certificate)
+                {
+                    o.WithClientCertificates([certificate]);
+                }
+
+                if (endpoint.TrustedCa is { } roots)
+                {
+                    o.WithCertificateValidationHandler(e => BrokerTrust.Validate(e.Certificate, e.Chain, e.SslPolicyErrors, roots));
+                }
+            });
         }
 
         configure?.Invoke(builder);
@@ -117,6 +129,11 @@ public sealed class MqttSession : IAsyncDisposable
             try
             {
                 var result = await Client.ConnectAsync(_options, cancellationToken).ConfigureAwait(false);
+                if (result.ResultCode != MqttClientConnectResultCode.Success)
+                {
+                    // MQTTnet 5 returns a refused CONNACK instead of throwing (MqttClient.ConnectAsync).
+                    throw new ConnectRefusedException(result.ResultCode, result.ReasonString);
+                }
 
                 // CONNACK's Receive Maximum; absent (always on MQTT 3.1.1) means 65535 (MQTT 5.0 §3.2.2.3.3).
                 ReceiveMaximum = result.ReceiveMaximum is > 0 and { } max ? max : ushort.MaxValue;
@@ -151,7 +168,16 @@ public sealed class MqttSession : IAsyncDisposable
                 var delay = backoff * (0.75 + (Random.Shared.NextDouble() * 0.5));
                 if (failures == 1 || failures % 10 == 0)
                 {
-                    _logger.LogWarning("MQTT broker {Broker} unreachable ({Error}); attempt {Failures}, next in {Delay:0.0} s", _endpoint, ex.Message, failures, delay.TotalSeconds);
+                    if (Refusal(ex) is { } refused)
+                    {
+                        // Not a link problem: retrying cannot help until someone fixes the credentials or the CA, so say so
+                        // as an error. Still retried (the broker's password file may be reloaded), and nothing queued is lost.
+                        _logger.LogError("MQTT broker {Broker} refused the connection as {User}: {Reason}; attempt {Failures}, next in {Delay:0.0} s", _endpoint, _endpoint.Username ?? "(anonymous)", refused, failures, delay.TotalSeconds);
+                    }
+                    else
+                    {
+                        _logger.LogWarning("MQTT broker {Broker} unreachable ({Error}); attempt {Failures}, next in {Delay:0.0} s", _endpoint, ex.Message, failures, delay.TotalSeconds);
+                    }
                 }
 
                 try
@@ -166,6 +192,27 @@ public sealed class MqttSession : IAsyncDisposable
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
         }
+    }
+
+    /// <summary>Why the broker, or its certificate, refused us, in words an operator can act on; null for a link problem.</summary>
+    internal static string? Refusal(Exception ex)
+    {
+        if (ex is ConnectRefusedException refused)
+        {
+            return refused.Code is MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.NotAuthorized
+                ? $"login refused ({refused.Code}): check the user and password in PILOTS_MQTT_URL against the broker's password file"
+                : $"connection refused ({refused.Code}{(refused.Reason is { Length: > 0 } r ? ": " + r : "")})";
+        }
+
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Security.Authentication.AuthenticationException tls)
+            {
+                return $"TLS handshake failed ({tls.Message}): the broker's certificate does not chain to PILOTS_MQTT_CA or does not name the host, or the broker refused the client certificate";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -236,4 +283,13 @@ public sealed class MqttSession : IAsyncDisposable
         Client.Dispose();
         _disconnected.Dispose();
     }
+}
+
+/// <summary>The broker answered CONNECT with a refusal (CONNACK reason code, MQTT 5.0 §3.2.2.2).</summary>
+internal sealed class ConnectRefusedException(MqttClientConnectResultCode code, string? reason)
+    : Exception($"the broker refused the connection: {code}")
+{
+    public MqttClientConnectResultCode Code { get; } = code;
+
+    public string? Reason { get; } = reason;
 }

@@ -68,6 +68,7 @@ public sealed class CloudStartupTests : IDisposable
     [InlineData("PILOTS_DEVICE_REGISTRY", "/nonexistent/inventories", "PILOTS_DEVICE_REGISTRY: '/nonexistent/inventories' is neither a file nor a folder")]
     [InlineData("PILOTS_RULES", "/nonexistent/rules.yaml", "PILOTS_RULES: '/nonexistent/rules.yaml' is neither a file nor a folder")]
     [InlineData("PILOTS_RAW_RETENTION", "30m", "PILOTS_RAW_RETENTION: '30m' is not INF or a duration of at least 1h")]
+    [InlineData("PILOTS_MQTT_CA", "/nonexistent/ca.crt", "PILOTS_MQTT_CA: cannot read '/nonexistent/ca.crt'")]
     public async Task A_bad_variable_stops_the_start_naming_it(string variable, string value, string expected)
     {
         var (code, log) = await StartCloudAsync(new() { [variable] = value });

@@ -19,6 +19,8 @@ public sealed class EdgeStartupTests : IDisposable
     [InlineData("PILOTS_MQTT_CLIENT_CERT", "/nonexistent/gw.p12", "PILOTS_MQTT_CLIENT_CERT")]
     [InlineData("PILOTS_MQTT_CLIENT_CERT", "{notes}", "PILOTS_MQTT_CLIENT_CERT_PASSWORD")]
     [InlineData("PILOTS_IOTHUB_CONNECTION_STRING", "HostName=hub.azure-devices.net", "PILOTS_IOTHUB_CONNECTION_STRING")]
+    [InlineData("PILOTS_MQTT_CA", "/nonexistent/ca.crt", "PILOTS_MQTT_CA")]
+    [InlineData("PILOTS_MQTT_CA", "{notes}", "PILOTS_MQTT_CA")]
     public async Task A_wrong_setting_stops_the_edge_with_exit_code_2_naming_the_variable(string name, string value, string named)
     {
         var inventory = Path.Combine(_dir, "edge.yaml");

@@ -60,7 +60,7 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
         }
 
         return new(
-            broker,
+            broker.WithTlsFromEnvironment(env),
             InfluxEndpoint.FromEnvironment(env),
             group,
             settings.String("PILOTS_INGEST_WORKER", "1"))

@@ -8,7 +8,7 @@ namespace IoTPilots.Edge.Publishing;
 
 /// <summary>
 /// Where the gateway sends its data: an MQTT broker (<c>PILOTS_MQTT_URL</c>, the default, optionally with a client
-/// certificate from <c>PILOTS_MQTT_CLIENT_CERT</c>) or Azure IoT Hub over MQTT (<c>PILOTS_UPLINK=azure-iothub</c>
+/// certificate from <c>PILOTS_MQTT_CLIENT_CERT</c> and a private CA from <c>PILOTS_MQTT_CA</c>) or Azure IoT Hub over MQTT (<c>PILOTS_UPLINK=azure-iothub</c>
 /// with <c>PILOTS_IOTHUB_CONNECTION_STRING</c>).
 /// </summary>
 public sealed record Uplink(MqttEndpoint Broker, IotHubConnectionString? Hub)
@@ -25,14 +25,13 @@ public sealed record Uplink(MqttEndpoint Broker, IotHubConnectionString? Hub)
         var kind = env("PILOTS_UPLINK") is { Length: > 0 } k ? k : "mqtt";
         return kind switch
         {
-            "mqtt" => new Uplink(MqttEndpoint.Parse(env("PILOTS_MQTT_URL") is { Length: > 0 } url ? url : DefaultBrokerUrl), null)
-            {
-                ClientCertificate = Mqtt.ClientCertificate.Load(env),
-            },
+            "mqtt" => FromBroker(MqttEndpoint.Parse(env("PILOTS_MQTT_URL") is { Length: > 0 } url ? url : DefaultBrokerUrl).WithTlsFromEnvironment(env)),
             "azure-iothub" => FromHub(IotHubConnectionString.FromEnvironment(env)),
             _ => throw new FormatException($"PILOTS_UPLINK: '{kind}' is not mqtt or azure-iothub"),
         };
     }
+
+    private static Uplink FromBroker(MqttEndpoint broker) => new(broker, null) { ClientCertificate = broker.ClientCertificate };
 
     private static Uplink FromHub(IotHubConnectionString hub) =>
         new(new MqttEndpoint(hub.ConnectHost, IotHubMqtt.Port, Tls: true, null, null), hub);

@@ -24,7 +24,7 @@ public sealed record BrokerUplinkOptions(MqttEndpoint Broker, string ClientId, s
 /// message away.
 /// </summary>
 public sealed class BrokerUplink(BrokerUplinkOptions options, ILogger logger)
-    : SessionUplink(new MqttSession(options.Broker, options.ClientId, logger, b => Configure(b, options)))
+    : SessionUplink(new MqttSession(options.Broker with { ClientCertificate = options.ClientCertificate ?? options.Broker.ClientCertificate }, options.ClientId, logger, b => Configure(b, options)))
 {
     private static void Configure(MqttClientOptionsBuilder builder, BrokerUplinkOptions options)
     {
@@ -32,10 +32,6 @@ public sealed class BrokerUplink(BrokerUplinkOptions options, ILogger logger)
             .WithWillPayload(options.Will)
             .WithWillRetain()
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (options.ClientCertificate is { } certificate)
-        {
-            builder.WithTlsOptions(o => o.UseTls().WithClientCertificates([certificate]));
-        }
     }
 
     public override Task<PublishOutcome> PublishAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
