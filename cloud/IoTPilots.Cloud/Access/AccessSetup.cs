@@ -81,9 +81,10 @@ public static class AccessSetup
         });
         services.AddRateLimiter(o =>
         {
+            // Per name first: an attempt refused for its name does not also spend its address's budget.
             o.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                LoginLimiter(options.LoginAttemptsPerAddress, options.LoginWindow, c => "ip:" + c.Connection.RemoteIpAddress),
-                LoginLimiter(options.LoginAttemptsPerUser, options.LoginWindow, c => "user:" + (c.Request.HasFormContentType ? c.Request.Form["username"].ToString().Trim().ToLowerInvariant() : "")));
+                LoginLimiter(options.LoginAttemptsPerUser, options.LoginWindow, c => "user:" + (c.Request.HasFormContentType ? c.Request.Form["username"].ToString().Trim().ToLowerInvariant() : "")),
+                LoginLimiter(options.LoginAttemptsPerAddress, options.LoginWindow, c => "ip:" + c.Connection.RemoteIpAddress));
             o.OnRejected = (context, _) =>
             {
                 context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.LoginWindow.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
-using System.Net;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -13,6 +14,9 @@ namespace IoTPilots.Cloud.Access;
 public static class LoginPage
 {
     public const string Path = "/login";
+
+    // Vietnamese stays readable in the page source (WebUtility.HtmlEncode would write á as &#225;); markup is still escaped.
+    private static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
 
     internal static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder app)
     {
@@ -59,7 +63,7 @@ public static class LoginPage
     {
         var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
         var returnUrl = LocalOrRoot(context.Request.HasFormContentType ? context.Request.Form["ReturnUrl"] : context.Request.Query["ReturnUrl"]);
-        string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+        string E(string? text) => Html.Encode(text ?? "");
         var error = message is { } m
             ? $"""<p class="error" role="alert" data-testid="login-error">{E(m.Vi)}<br><span lang="en">{E(m.En)}</span></p>"""
             : "";
