@@ -41,10 +41,11 @@ public static class ApiKeys
     public static string? FromHeaders(string? authorization, string? apiKeyHeader, out bool present)
     {
         present = false;
-        if (!string.IsNullOrWhiteSpace(authorization) && authorization.TrimStart().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var value = authorization?.Trim();
+        if (value is not null && value.StartsWith("Bearer", StringComparison.OrdinalIgnoreCase) && (value.Length == 6 || char.IsWhiteSpace(value[6])))
         {
             present = true;
-            return authorization.Trim()["Bearer ".Length..].Trim();
+            return value[6..].Trim();
         }
 
         if (!string.IsNullOrWhiteSpace(apiKeyHeader))

@@ -67,11 +67,13 @@ public static class UsersCommand
         switch (p.Verb)
         {
             case "add":
-                store.AddUser(p.Name!, p.Role!.Value, p.Sites!, p.Password ?? Generated(stdout));
+                store.AddUser(p.Name!, p.Role!.Value, p.Sites!, p.Password ?? p.Generated);
+                PrintGenerated(p, stdout);
                 stderr.WriteLine($"users: added {p.Name} ({RoleText.Of(p.Role.Value)}, sites {p.Sites}) to {store.FilePath}");
                 return 0;
             case "reset":
-                store.ResetPassword(p.Name!, p.Password ?? Generated(stdout));
+                store.ResetPassword(p.Name!, p.Password ?? p.Generated);
+                PrintGenerated(p, stdout);
                 stderr.WriteLine($"users: {p.Name} has a new password (and is enabled); their open sessions have ended");
                 return 0;
             case "disable":
@@ -111,20 +113,35 @@ public static class UsersCommand
         }
     }
 
-    private static string Generated(TextWriter stdout)
+    /// <summary>Only once the change is made: a password for a user that was not added is no use to anyone.</summary>
+    private static void PrintGenerated(Parsed p, TextWriter stdout)
     {
-        var password = AccountInput.GeneratePassword();
-        stdout.WriteLine(password);
-        return password;
+        if (p.Password is null)
+        {
+            stdout.WriteLine(p.Generated);
+        }
     }
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    internal sealed record Parsed(string Verb, string? Name, Role? Role, SiteScope? Sites, string? Password, string? Db);
+    internal sealed record Parsed(string Verb, string? Name, Role? Role, SiteScope? Sites, string? Password, string? Db)
+    {
+        /// <summary>The password to set when none was given on stdin.</summary>
+        public string Generated { get; } = AccountInput.GeneratePassword();
+    }
 
     /// <exception cref="FormatException">The message starts with the argument it is about.</exception>
     internal static Parsed Parse(string[] args, TextReader stdin)
     {
+        // --db may stand anywhere, also before the command.
+        string? db = null;
+        var at = Array.IndexOf(args, "--db");
+        if (at >= 0)
+        {
+            db = at + 1 < args.Length && !args[at + 1].StartsWith("--", StringComparison.Ordinal) ? args[at + 1] : throw new FormatException("--db: needs a value");
+            args = [.. args[..at], .. args[(at + 2)..]];
+        }
+
         if (args.Length == 0)
         {
             throw new FormatException("COMMAND: missing; one of add, list, disable, enable, reset, key-add, key-list, key-revoke");
@@ -141,7 +158,7 @@ public static class UsersCommand
             _ => throw new FormatException($"COMMAND: '{verb}' is not one of add, list, disable, enable, reset, key-add, key-list, key-revoke"),
         };
 
-        string? name = null, role = null, sites = null, db = null;
+        string? name = null, role = null, sites = null;
         var passwordStdin = false;
         for (var i = 1; i < args.Length; i++)
         {
@@ -155,9 +172,6 @@ public static class UsersCommand
                     break;
                 case "--sites" when takesRole:
                     sites = Value("--sites");
-                    break;
-                case "--db":
-                    db = Value("--db");
                     break;
                 case "--password-stdin" when takesPassword:
                     passwordStdin = true;
