@@ -1,4 +1,5 @@
 using IoTPilots.Cloud;
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
@@ -23,6 +24,11 @@ if (args is ["provision", .. var provisionArgs])
     return IoTPilots.Cloud.Provisioning.ProvisionCommand.Run(provisionArgs, Console.Out, Console.Error, TimeProvider.System);
 }
 
+if (args is ["users", .. var usersArgs])
+{
+    return UsersCommand.Run(usersArgs, Console.In, Console.Out, Console.Error, Environment.GetEnvironmentVariable, TimeProvider.System);
+}
+
 if (args is ["report", .. var reportArgs])
 {
     return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);
@@ -38,6 +44,7 @@ try
     settings = CloudSettings.Read(name => builder.Configuration[name], Environment.GetEnvironmentVariable);
     builder.Services.AddIngestion(settings.Ingestion, settings.Registry);
     builder.Services.AddAlerts(settings.Rules);
+    builder.Services.AddAccess(AccessOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath));
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -68,6 +75,20 @@ catch (Exception ex) when (ex is InvalidDataException or InvalidOperationExcepti
 
 try
 {
+    var users = app.Services.GetRequiredService<UserStore>();
+    if (users.Users().Count == 0 && users.Keys().Count == 0)
+    {
+        app.Logger.LogWarning("No users or API keys in {UsersDb}: nobody can log in; add one with ./run users add NAME --role admin --sites '*'", users.FilePath);
+    }
+}
+catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"cloud: PILOTS_USERS_DB: {ex.Message}");
+    return 2;
+}
+
+try
+{
     await app.Services.GetRequiredService<InfluxWriter>().EnsureDatabaseAsync(CancellationToken.None);
 }
 catch (Exception ex) when (ex is InfluxUnavailableException or HttpRequestException)
@@ -84,10 +105,15 @@ if (settings.Registry.IsOpen)
     app.Logger.LogWarning("No device registry (PILOTS_DEVICE_REGISTRY or --registry): telemetry from any well-formed device is accepted");
 }
 
+// Before every endpoint: security headers, the login rate limit, authentication, the fallback policy (every endpoint
+// needs a login or a key unless it allows anonymous callers) and antiforgery on state-changing requests.
+app.UseAccess();
+
 // Ready (200) once the ingestion is subscribed at the broker, 503 before and while the broker is away; /alive
 // only says the process answers (for a liveness probe, which must not restart the cloud over a broker outage).
-app.MapHealthChecks("/healthz");
-app.MapHealthChecks("/alive", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/healthz").AllowAnonymous();
+app.MapHealthChecks("/alive", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+app.MapAccess();
 app.MapAlertApi();
 app.MapAlertConsole();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
@@ -99,7 +125,7 @@ app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
     rejected = s.Rejected,
     writeErrors = s.WriteErrors,
     pendingLines = s.PendingLines,
-}));
+})).RequireAuthorization(Policies.AllSites);
 try
 {
     await app.StartAsync();

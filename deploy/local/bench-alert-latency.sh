@@ -44,6 +44,7 @@ RULES
   # Let the load reach its rate before measuring.
   sleep 3
   status=0
+  export PILOTS_API_KEY; PILOTS_API_KEY=$(dotnet "$cloud_dll" users --db "$dir/users.db" key-add bench --role viewer --sites '*' 2>/dev/null) || die "could not make the stats key"
   dotnet "$sim" alert-latency --mqtt-url "$PILOTS_MQTT_URL" --webhook-port "$hook" --probes "$probes" --site latency \
     --stats-url "http://127.0.0.1:$port/api/ingestion/stats" >"$dir/result.txt" || status=$?
   kill -0 "$load_pid" 2>/dev/null || { tail -n 5 "$dir/logs/load.log" >&2; say "bench alert-latency: the background load ended early"; }

@@ -47,6 +47,7 @@ bench_ingest_main() {
   done
   until grep -q "Subscribed to" "$dir/logs/cloud.log"; do sleep 0.2; done
   local stats="http://127.0.0.1:$port/api/ingestion/stats" results="$dir/results.jsonl"
+  export PILOTS_API_KEY; PILOTS_API_KEY=$(dotnet "$cloud_dll" users --db "$dir/users.db" key-add bench --role viewer --sites '*' 2>/dev/null) || die "could not make the stats key"
   : >"$results"
 
   say "bench ingest: direct line-protocol writes to InfluxDB (10 s)"

@@ -21,7 +21,7 @@ demo_main() {
   local state="$PILOTS_ROOT/.pilots/demo"
   # Every demo starts from nothing: fresh broker, database, edge queues, logs and inventories, so the
   # delivery summary speaks of this run alone (a queue wiped between runs would restart its numbering).
-  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"* "$state/rules"
+  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"* "$state/users.db"* "$state/rules"
   mkdir -p "$state/logs" "$state/rules"
   # The shipped rules, plus demo-speed ones for the simulators' compressed time (deploy/local/demo-rules.yaml).
   cp "$PILOTS_ROOT/cloud/IoTPilots.Rules/rules/default.yaml" "$state/rules/10-default.yaml"
@@ -57,8 +57,12 @@ demo_main() {
     export PILOTS_WEBHOOK_URL="http://127.0.0.1:$hook_port/hook"
   fi
 
-  local api_port
+  local api_port admin_password
   api_port=$(free_port 5080)
+  # Zero configuration behind a login (issue 11): an admin with a fresh random password, in the users file the cloud
+  # finds beside its alert store. './run users' manages more while the demo runs.
+  admin_password=$(dotnet "$(bin_dll cloud/IoTPilots.Cloud)" users --db "$state/users.db" add admin --role admin --sites '*' 2>/dev/null) \
+    || die "could not create the demo's admin in .pilots/demo/users.db"
   # The cloud's summary lines and alerts go to this terminal as well as its log.
   PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
     > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
@@ -74,6 +78,7 @@ demo_main() {
     sleep 0.2
   done
   say "run: cloud ingestion on http://127.0.0.1:$api_port (ready: /healthz, stats: /api/ingestion/stats, alerts: /api/alerts)"
+  say "run: alert console http://127.0.0.1:$api_port/  log in as: admin  password: $admin_password"
   local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Notifications;
 using IoTPilots.IntegrationTests.Harness;
@@ -16,7 +17,9 @@ public sealed class AckLinkTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero));
     private readonly ErrorLog _log = new();
     private AlertHost _host = null!;
+    // Anonymous, as a phone opening a link from an SMS: the link's signature is its credential.
     private HttpClient _http = null!;
+    private HttpClient _operator = null!;
     private AlertNotifier _notifier = null!;
 
     public async Task InitializeAsync()
@@ -30,12 +33,14 @@ public sealed class AckLinkTests : IAsyncLifetime
             """, "notify.yaml");
         _host = await AlertHost.StartAsync(_time, _log, config);
         _http = new HttpClient { BaseAddress = _host.Address };
+        _operator = _host.Client(Role.Operator, keyName: "tran-thi-b");
         _notifier = _host.Services.GetRequiredService<AlertNotifier>();
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _operator.Dispose();
         await _host.DisposeAsync();
     }
 
@@ -91,24 +96,24 @@ public sealed class AckLinkTests : IAsyncLifetime
     {
         var alert = Raise();
 
-        using var bad = await _http.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
-            new StringContent("""{"by":"Tran Thi B","reason":"probe cleaning","minutes":0}""", Encoding.UTF8, "application/json"));
+        using var bad = await _operator.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
+            new StringContent("""{"reason":"probe cleaning","minutes":0}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.StartsWith("{\"error\":\"minutes:", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        using var noReason = await _http.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
-            new StringContent("""{"by":"Tran Thi B","minutes":60}""", Encoding.UTF8, "application/json"));
+        using var noReason = await _operator.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
+            new StringContent("""{"minutes":60}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, noReason.StatusCode);
 
-        using var ok = await _http.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
-            new StringContent("""{"by":"Tran Thi B","reason":"probe cleaning","minutes":60}""", Encoding.UTF8, "application/json"));
+        using var ok = await _operator.PostAsync(new Uri($"/api/alerts/{alert.Id}/shelve", UriKind.Relative),
+            new StringContent("""{"reason":"probe cleaning","minutes":60}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
 
-        using var json = JsonDocument.Parse(await _http.GetStringAsync(new Uri($"/api/alerts/{alert.Id}", UriKind.Relative)));
+        using var json = JsonDocument.Parse(await _operator.GetStringAsync(new Uri($"/api/alerts/{alert.Id}", UriKind.Relative)));
         var a = json.RootElement;
         Assert.Equal("2026-11-23T09:00:00Z", a.GetProperty("shelvedUntil").GetString());
         Assert.Equal("probe cleaning", a.GetProperty("shelveReason").GetString());
-        Assert.Equal("Tran Thi B", a.GetProperty("shelvedBy").GetString());
+        Assert.Equal("key:tran-thi-b", a.GetProperty("shelvedBy").GetString());
         var told = Assert.Single(a.GetProperty("notifications").EnumerateArray());
         Assert.Equal("Nguyen Van A", told.GetProperty("contact").GetString());
         Assert.Equal("sms", told.GetProperty("channel").GetString());
@@ -116,8 +121,8 @@ public sealed class AckLinkTests : IAsyncLifetime
         Assert.Equal("pending", told.GetProperty("status").GetString());
         Assert.Equal("2026-11-23T08:00:00Z", told.GetProperty("queuedAt").GetString());
 
-        using var unknown = await _http.PostAsync(new Uri("/api/alerts/999/shelve", UriKind.Relative),
-            new StringContent("""{"by":"Tran Thi B","reason":"x","minutes":5}""", Encoding.UTF8, "application/json"));
+        using var unknown = await _operator.PostAsync(new Uri("/api/alerts/999/shelve", UriKind.Relative),
+            new StringContent("""{"reason":"x","minutes":5}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Empty(_log.Errors);
     }

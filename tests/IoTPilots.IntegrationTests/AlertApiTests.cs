@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.IntegrationTests.Harness;
 using IoTPilots.Rules;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace IoTPilots.IntegrationTests;
 
-/// <summary>The alert API on a real Kestrel on a free loopback port, over a real SQLite file. No MQTT or InfluxDB needed.</summary>
+/// <summary>The alert API on a real Kestrel on a free loopback port, over a real SQLite file, called with an operator's API key. No MQTT or InfluxDB needed.</summary>
 public sealed class AlertApiTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 23, 8, 0, 0, TimeSpan.Zero);
@@ -25,7 +26,7 @@ public sealed class AlertApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _host = await AlertHost.StartAsync(_time, _log);
-        _http = new HttpClient { BaseAddress = _host.Address };
+        _http = _host.Client(Role.Operator, keyName: "ops");
         _store = _host.Store;
     }
 
@@ -110,16 +111,17 @@ public sealed class AlertApiTests : IAsyncLifetime
         Assert.Equal("Dissolved oxygen low in tank 03", alert.GetProperty("message").GetProperty("en").GetString());
         Assert.Equal("Oxy hòa tan thấp ở bể 03", alert.GetProperty("message").GetProperty("vi").GetString());
 
-        var (ackStatus, acked) = await AckAsync(IdOf(oxygen), """{"by":"  Nguyen Van A ","note":"đã khởi động lại máy sục khí"}""");
+        var (ackStatus, acked) = await AckAsync(IdOf(oxygen), """{"note":"đã khởi động lại máy sục khí"}""");
         Assert.Equal(HttpStatusCode.OK, ackStatus);
         Assert.Equal("acknowledged", acked.GetProperty("state").GetString());
-        Assert.Equal("Nguyen Van A", acked.GetProperty("acknowledgedBy").GetString());
+        Assert.Equal("key:ops", acked.GetProperty("acknowledgedBy").GetString());
+        Assert.Equal("api", acked.GetProperty("acknowledgedVia").GetString());
         Assert.Equal("đã khởi động lại máy sục khí", acked.GetProperty("note").GetString());
         Assert.Equal("2026-11-23T08:30:00Z", acked.GetProperty("acknowledgedAt").GetString());
 
         Assert.Equal([oxygen.Id], Ids((await GetAsync("/api/alerts?state=acknowledged")).Json));
         Assert.Equal([wind.Id], Ids((await GetAsync("/api/alerts?state=open")).Json));
-        Assert.Equal("Nguyen Van A", _store.Get(oxygen.Id)!.AcknowledgedBy);
+        Assert.Equal("key:ops", _store.Get(oxygen.Id)!.AcknowledgedBy);
         Assert.Empty(_log.Errors);
     }
 
@@ -187,7 +189,7 @@ public sealed class AlertApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.BadRequest, status);
             Assert.StartsWith($"id: '{id}' is not an alert id", json.GetProperty("error").GetString(), StringComparison.Ordinal);
 
-            var (ackStatus, ackJson) = await AckAsync(id, """{"by":"Nguyen Van A"}""");
+            var (ackStatus, ackJson) = await AckAsync(id, "{}");
             Assert.Equal(HttpStatusCode.BadRequest, ackStatus);
             Assert.StartsWith("id: ", ackJson.GetProperty("error").GetString(), StringComparison.Ordinal);
         }
@@ -196,19 +198,13 @@ public sealed class AlertApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("", "body: empty")]
-    [InlineData("{\"by\":", "body: not valid JSON")]
-    [InlineData("by=Nguyen", "body: not valid JSON")]
+    [InlineData("{\"note\":", "body: not valid JSON")]
+    [InlineData("note=restarted", "body: not valid JSON")]
     [InlineData("[\"Nguyen Van A\"]", "body: a JSON array")]
     [InlineData("\"Nguyen Van A\"", "body: a JSON string")]
-    [InlineData("{}", "by: required")]
-    [InlineData("{\"note\":\"aerator restarted\"}", "by: required")]
-    [InlineData("{\"by\":null}", "by: required")]
-    [InlineData("{\"by\":42}", "by: must be a string")]
-    [InlineData("{\"by\":\"\"}", "by: must be 1 to 64 characters")]
-    [InlineData("{\"by\":\"   \"}", "by: must be 1 to 64 characters")]
-    [InlineData("{\"by\":\"Nguyen\\nVan A\"}", "by: must not contain control characters")]
-    [InlineData("{\"by\":\"Nguyen Van A\",\"note\":7}", "note: must be a string")]
+    [InlineData("{\"by\":\"Nguyen Van A\"}", "by: not accepted")]
+    [InlineData("{\"by\":null,\"note\":\"aerator restarted\"}", "by: not accepted")]
+    [InlineData("{\"note\":7}", "note: must be a string")]
     public async Task A_bad_acknowledgement_is_a_400_naming_the_field_and_changes_nothing(string body, string error)
     {
         var alert = Raise("do-low", Tank03, Severity.Critical, 0, 2.8);
@@ -222,21 +218,17 @@ public sealed class AlertApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Fields_over_their_length_are_a_400_naming_the_field_and_the_limits_themselves_are_accepted()
+    public async Task A_note_over_its_length_is_a_400_naming_the_field_and_the_limit_itself_is_accepted()
     {
         var alert = Raise("do-low", Tank03, Severity.Critical, 0, 2.8);
         var id = IdOf(alert);
 
-        var (longBy, longByJson) = await AckAsync(id, JsonSerializer.Serialize(new { by = new string('A', 65) }));
-        Assert.Equal(HttpStatusCode.BadRequest, longBy);
-        Assert.StartsWith("by: must be 1 to 64 characters", longByJson.GetProperty("error").GetString(), StringComparison.Ordinal);
-
-        var (longNote, longNoteJson) = await AckAsync(id, JsonSerializer.Serialize(new { by = "Nguyen Van A", note = new string('n', 501) }));
+        var (longNote, longNoteJson) = await AckAsync(id, JsonSerializer.Serialize(new { note = new string('n', 501) }));
         Assert.Equal(HttpStatusCode.BadRequest, longNote);
         Assert.StartsWith("note: at most 500 characters", longNoteJson.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Null(_store.Get(alert.Id)!.AcknowledgedAt);
 
-        var (ok, acked) = await AckAsync(id, JsonSerializer.Serialize(new { by = new string('A', 64), note = new string('n', 500) }));
+        var (ok, acked) = await AckAsync(id, JsonSerializer.Serialize(new { note = new string('n', 500) }));
         Assert.Equal(HttpStatusCode.OK, ok);
         Assert.Equal(500, acked.GetProperty("note").GetString()!.Length);
         await AssertStillServingAsync();
@@ -247,7 +239,7 @@ public sealed class AlertApiTests : IAsyncLifetime
     {
         var alert = Raise("do-low", Tank03, Severity.Critical, 0, 2.8);
 
-        var (status, json) = await AckAsync(IdOf(alert), JsonSerializer.Serialize(new { by = "Nguyen Van A", note = new string('n', 100_000) }));
+        var (status, json) = await AckAsync(IdOf(alert), JsonSerializer.Serialize(new { note = new string('n', 100_000) }));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.StartsWith("body: larger than", json.GetProperty("error").GetString(), StringComparison.Ordinal);
@@ -257,18 +249,20 @@ public sealed class AlertApiTests : IAsyncLifetime
     [Fact]
     public async Task Acknowledging_an_unknown_alert_is_a_404_and_twice_is_a_409_saying_by_whom()
     {
-        var (missing, missingJson) = await AckAsync("42", """{"by":"Nguyen Van A"}""");
+        var (missing, missingJson) = await AckAsync("42", "");
         Assert.Equal(HttpStatusCode.NotFound, missing);
         Assert.Equal("alert 42 does not exist", missingJson.GetProperty("error").GetString());
 
         var alert = Raise("do-low", Tank03, Severity.Critical, 0, 2.8);
         var id = IdOf(alert);
-        Assert.Equal(HttpStatusCode.OK, (await AckAsync(id, """{"by":"Nguyen Van A"}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await AckAsync(id, "")).Status);
 
-        var (again, againJson) = await AckAsync(id, """{"by":"Tran Thi B","note":"me too"}""");
-        Assert.Equal(HttpStatusCode.Conflict, again);
-        Assert.Contains("already acknowledged by Nguyen Van A at 2026-11-23T08:30:00Z", againJson.GetProperty("error").GetString(), StringComparison.Ordinal);
-        Assert.Equal("Nguyen Van A", _store.Get(alert.Id)!.AcknowledgedBy);
+        using var other = _host.Client(Role.Operator, keyName: "control-room");
+        using var content = new StringContent("""{"note":"me too"}""", Encoding.UTF8, "application/json");
+        using var again = await other.PostAsync(new Uri($"/api/alerts/{id}/ack", UriKind.Relative), content);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Contains("already acknowledged by key:ops at 2026-11-23T08:30:00Z", (await ReadJsonAsync(again)).GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("key:ops", _store.Get(alert.Id)!.AcknowledgedBy);
         await AssertStillServingAsync();
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Notifications;
 using IoTPilots.Rules;
 using Microsoft.AspNetCore.Mvc;
@@ -11,11 +12,12 @@ namespace IoTPilots.Cloud.Alerts;
 /// <summary>
 /// <c>GET /api/alerts</c>, <c>GET /api/alerts/{id}</c> and <c>POST /api/alerts/{id}/ack</c> over the
 /// <see cref="AlertStore"/> in DI. Bad input is a 400 whose error names the parameter or field, never a 500.
+/// Callers see only the alerts of their sites (<see cref="ISiteAccess"/>): another site's alert is a 404, as if it did
+/// not exist. Acknowledging and shelving need the operator role, and record who is logged in (or the key's name).
 /// </summary>
 public static class AlertApi
 {
     public const int MaxLimit = 1000;
-    public const int MaxByLength = 64;
     public const int MaxNoteLength = 500;
 
     /// <summary>A week: a shelf is for maintenance, not a way to silence a rule for good (change the rules file for that).</summary>
@@ -36,34 +38,53 @@ public static class AlertApi
         var alerts = app.MapGroup("/api/alerts");
         alerts.MapGet("", List);
         alerts.MapGet("/{id}", Get);
-        alerts.MapPost("/{id}/ack", AcknowledgeAsync);
-        alerts.MapPost("/{id}/shelve", ShelveAsync);
+        alerts.MapPost("/{id}/ack", AcknowledgeAsync).RequireAuthorization(Policies.Operator);
+        alerts.MapPost("/{id}/shelve", ShelveAsync).RequireAuthorization(Policies.Operator);
         // The pages the signed links in notifications open: part of acknowledging, served wherever the API is.
         app.MapAckLinks();
         return app;
     }
 
-    private static IResult List(HttpRequest request, [FromServices] AlertStore store) =>
-        ParseQuery(request.Query, out var query) is { } error
-            ? Error(StatusCodes.Status400BadRequest, error)
-            : Results.Json(store.List(query).Select(a => AlertJson.From(a, store)), Json);
+    private static IResult List(HttpRequest request, [FromServices] AlertStore store, [FromServices] ISiteAccess access)
+    {
+        if (ParseQuery(request.Query, out var query) is { } error)
+        {
+            return Error(StatusCodes.Status400BadRequest, error);
+        }
 
-    private static IResult Get(string id, [FromServices] AlertStore store)
+        var scope = SiteScope.Of(request.HttpContext.User);
+        var alerts = store.List(query with { Sites = scope.IsAll ? null : scope.Sites });
+        return Results.Json(alerts.Where(a => access.CanSee(request.HttpContext, a.Series.Site)).Select(a => AlertJson.From(a, store)), Json);
+    }
+
+    private static IResult Get(string id, HttpContext context, [FromServices] AlertStore store, [FromServices] ISiteAccess access)
     {
         if (ParseId(id, out var alertId) is { } bad)
         {
             return bad;
         }
 
-        return store.Get(alertId) is { } alert
+        return Visible(context, store, access, alertId) is { } alert
             ? Results.Json(AlertJson.From(alert, store), Json)
-            : Error(StatusCodes.Status404NotFound, $"alert {alertId} does not exist");
+            : NotFound(alertId);
     }
+
+    /// <summary>The alert, when it exists and is of a site the caller may see; otherwise null, and the caller cannot tell which.</summary>
+    private static Alert? Visible(HttpContext context, AlertStore store, ISiteAccess access, long alertId) =>
+        store.Get(alertId) is { } alert && access.CanSee(context, alert.Series.Site) ? alert : null;
+
+    private static IResult NotFound(long alertId) => Error(StatusCodes.Status404NotFound, $"alert {alertId} does not exist");
+
+    /// <summary>Who acts: the logged-in user's name, or <c>key:NAME</c> for an API key; and the way in, for <c>acknowledgedVia</c>.</summary>
+    private static (string By, string Via) Actor(HttpContext context) =>
+        (context.User.Identity?.Name ?? throw new InvalidOperationException("an acknowledgement without an authenticated caller"),
+         context.User.Identity.AuthenticationType == AccessSetup.KeyScheme ? "api" : "console");
 
     private static async Task<IResult> AcknowledgeAsync(
         string id,
         HttpRequest request,
         [FromServices] AlertStore store,
+        [FromServices] ISiteAccess access,
         [FromServices] TimeProvider time,
         CancellationToken cancellation)
     {
@@ -73,18 +94,24 @@ public static class AlertApi
             return bad;
         }
 
-        if (ParseAcknowledgement(body, out var by, out var note) is { } error)
+        if (Visible(request.HttpContext, store, access, alertId) is null)
+        {
+            return NotFound(alertId);
+        }
+
+        if (ParseAcknowledgement(body, out var note) is { } error)
         {
             return Error(StatusCodes.Status400BadRequest, error);
         }
 
+        var (by, via) = Actor(request.HttpContext);
         try
         {
             // With notifications on, those who were told hear who took it, in the same transaction.
             var notifier = request.HttpContext.RequestServices.GetService<AlertNotifier>();
             var alert = notifier is not null
-                ? notifier.Acknowledge(alertId, by, note, time.GetUtcNow(), "api")
-                : store.Acknowledge(alertId, by, note, time.GetUtcNow());
+                ? notifier.Acknowledge(alertId, by, note, time.GetUtcNow(), via)
+                : store.Acknowledge(alertId, by, note, time.GetUtcNow(), via, null);
             return Results.Json(AlertJson.From(alert, store), Json);
         }
         catch (KeyNotFoundException ex)
@@ -102,6 +129,7 @@ public static class AlertApi
         string id,
         HttpRequest request,
         [FromServices] AlertStore store,
+        [FromServices] ISiteAccess access,
         [FromServices] TimeProvider time,
         CancellationToken cancellation)
     {
@@ -111,7 +139,13 @@ public static class AlertApi
             return bad;
         }
 
-        if (ParseShelf(body, out var by, out var reason, out var minutes) is { } error)
+        if (Visible(request.HttpContext, store, access, alertId) is null)
+        {
+            return NotFound(alertId);
+        }
+
+        var (by, _) = Actor(request.HttpContext);
+        if (ParseShelf(body, out var reason, out var minutes) is { } error)
         {
             return Error(StatusCodes.Status400BadRequest, error);
         }
@@ -151,12 +185,17 @@ public static class AlertApi
     }
 
     /// <returns>null when the body is a valid shelf, else an error naming the field.</returns>
-    private static string? ParseShelf(byte[] body, out string by, out string reason, out int minutes)
+    private static string? ParseShelf(byte[] body, out string reason, out int minutes)
     {
-        const string Example = """expected a JSON object such as {"by":"Nguyen Van A","reason":"probe being cleaned","minutes":60}""";
+        const string Example = """expected a JSON object such as {"reason":"probe being cleaned","minutes":60}""";
         reason = "";
         minutes = 0;
-        if (ParseAcknowledgement(body, out by, out var note, Example) is { } error)
+        if (body.Length == 0)
+        {
+            return $"body: empty; {Example}";
+        }
+
+        if (ParseAcknowledgement(body, out var note, Example) is { } error)
         {
             return error;
         }
@@ -276,16 +315,16 @@ public static class AlertApi
     }
 
     /// <returns>null when the body is a valid acknowledgement, else an error naming the field.</returns>
-    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note) =>
-        ParseAcknowledgement(body, out by, out note, """expected a JSON object such as {"by":"Nguyen Van A","note":"aerator restarted"}""");
+    /// <summary>An empty body is an acknowledgement without a note.</summary>
+    private static string? ParseAcknowledgement(byte[] body, out string? note) =>
+        ParseAcknowledgement(body, out note, """expected a JSON object such as {"note":"aerator restarted"}, or no body""");
 
-    private static string? ParseAcknowledgement(byte[] body, out string by, out string? note, string example)
+    private static string? ParseAcknowledgement(byte[] body, out string? note, string example)
     {
-        by = "";
         note = null;
         if (body.Length == 0)
         {
-            return $"body: empty; {example}";
+            return null;
         }
 
         JsonDocument document;
@@ -306,26 +345,10 @@ public static class AlertApi
                 return $"body: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; {example}";
             }
 
-            if (!root.TryGetProperty("by", out var byElement) || byElement.ValueKind == JsonValueKind.Null)
+            // Who acts is who is logged in (or the key's name), never a name typed in: issue 11.
+            if (root.TryGetProperty("by", out _))
             {
-                return "by: required: who acknowledges the alert";
-            }
-
-            if (byElement.ValueKind != JsonValueKind.String)
-            {
-                return "by: must be a string";
-            }
-
-            by = byElement.GetString()!.Trim();
-            if (by.Length is 0 or > MaxByLength)
-            {
-                return $"by: must be 1 to {MaxByLength} characters (not counting surrounding spaces), not {by.Length}";
-            }
-
-            // A name is one line: a newline here would forge lines in logs and notifications.
-            if (by.Any(char.IsControl))
-            {
-                return "by: must not contain control characters";
+                return "by: not accepted: the alert records the logged-in user (or the API key's name) as who acted";
             }
 
             if (root.TryGetProperty("note", out var noteElement) && noteElement.ValueKind != JsonValueKind.Null)

@@ -9,6 +9,7 @@ namespace IoTPilots.Cloud.Alerts;
 /// <summary>Which alerts <see cref="AlertStore.List"/> returns, newest raised first.</summary>
 /// <param name="State">One of <see cref="States"/>; <c>active</c> means open or acknowledged (not resolved).</param>
 /// <param name="Since">Only alerts raised at or after this time.</param>
+/// <param name="Sites">Only alerts of these sites (the caller's scope); null: every site.</param>
 public sealed record AlertQuery(
     string State = "active",
     string? Pilot = null,
@@ -16,7 +17,8 @@ public sealed record AlertQuery(
     string? Device = null,
     Severity? Severity = null,
     DateTimeOffset? Since = null,
-    int Limit = 100)
+    int Limit = 100,
+    IReadOnlyCollection<string>? Sites = null)
 {
     public static IReadOnlyList<string> States { get; } = ["open", "acknowledged", "resolved", "active", "all"];
 }
@@ -189,6 +191,17 @@ public sealed partial class AlertStore : IDisposable
             Filter("site", query.Site);
             Filter("device", query.Device);
             Filter("severity", query.Severity is { } s ? SeverityText.Of(s) : null);
+            if (query.Sites is { } sites)
+            {
+                // Filtered in SQL, not after: a scoped caller's limit counts their own alerts.
+                var names = sites.Select((site, i) =>
+                {
+                    cmd.Parameters.AddWithValue($"$scope{i}", site);
+                    return $"$scope{i}";
+                });
+                where.Append(CultureInfo.InvariantCulture, $" AND site IN ({string.Join(", ", names.DefaultIfEmpty("NULL"))})");
+            }
+
             if (query.Since is { } since)
             {
                 where.Append(" AND raised_at_ms >= $since");

@@ -1,4 +1,5 @@
 using System.Net;
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 
 namespace IoTPilots.Cloud.Notifications;
@@ -12,8 +13,10 @@ public static class AckLinkPages
 {
     public static IEndpointRouteBuilder MapAckLinks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: false));
-        app.MapPost("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: true));
+        // Open to anyone holding the link: its signature is the credential (NotificationLinks), and the phone that
+        // opens it from an SMS has no session. No antiforgery token either: the link's own signature is unguessable.
+        app.MapGet("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: false)).AllowAnonymous();
+        app.MapPost("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: true)).AllowAnonymous().DisableAntiforgery();
         return app;
     }
 
@@ -24,38 +27,38 @@ public static class AckLinkPages
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
         if (links is null || notifier is null || links.Check(token, out var rowId) is { } refused)
         {
-            return Html(StatusCodes.Status404NotFound, "Liên kết không hợp lệ / Link not valid", "Liên kết này không hợp lệ hoặc đã hết hạn.", "This link is not valid or has expired.");
+            return Html(context, StatusCodes.Status404NotFound, "Liên kết không hợp lệ / Link not valid", "Liên kết này không hợp lệ hoặc đã hết hạn.", "This link is not valid or has expired.");
         }
 
         if (notifier.Store.OutboxRow(rowId) is not { } row || notifier.Store.Get(row.AlertId) is not { } alert)
         {
-            return Html(StatusCodes.Status404NotFound, "Không tìm thấy / Not found", "Không tìm thấy cảnh báo này.", "This alert does not exist.");
+            return Html(context, StatusCodes.Status404NotFound, "Không tìm thấy / Not found", "Không tìm thấy cảnh báo này.", "This alert does not exist.");
         }
 
         var what = WebUtility.HtmlEncode($"{alert.Message.Vi} ({alert.Series.Device})");
         if (!confirm)
         {
             var form = $"""<form method="post"><button type="submit">Đã nhận / Acknowledge</button></form>""";
-            return Html(StatusCodes.Status200OK, "Xác nhận / Acknowledge", $"{what}<br>{WebUtility.HtmlEncode(row.Contact)}: xác nhận bạn đã nhận cảnh báo này?", "Confirm you are taking this alert.", form, rawFirst: true);
+            return Html(context, StatusCodes.Status200OK, "Xác nhận / Acknowledge", $"{what}<br>{WebUtility.HtmlEncode(row.Contact)}: xác nhận bạn đã nhận cảnh báo này?", "Confirm you are taking this alert.", form, rawFirst: true);
         }
 
         if (!notifier.Store.UseLink(rowId.ToString(System.Globalization.CultureInfo.InvariantCulture), time.GetUtcNow()))
         {
-            return Html(StatusCodes.Status410Gone, "Đã dùng / Already used", "Liên kết này đã được dùng.", "This link has already been used.");
+            return Html(context, StatusCodes.Status410Gone, "Đã dùng / Already used", "Liên kết này đã được dùng.", "This link has already been used.");
         }
 
         try
         {
             notifier.Acknowledge(alert.Id, row.Contact, null, time.GetUtcNow(), $"{row.Channel} link");
-            return Html(StatusCodes.Status200OK, "Đã nhận / Acknowledged", $"Cảm ơn {row.Contact}. Đã ghi nhận.", "Thank you. Acknowledged.");
+            return Html(context, StatusCodes.Status200OK, "Đã nhận / Acknowledged", $"Cảm ơn {row.Contact}. Đã ghi nhận.", "Thank you. Acknowledged.");
         }
         catch (InvalidOperationException ex)
         {
-            return Html(StatusCodes.Status409Conflict, "Đã có người nhận / Already acknowledged", "Cảnh báo này đã có người nhận.", ex.Message);
+            return Html(context, StatusCodes.Status409Conflict, "Đã có người nhận / Already acknowledged", "Cảnh báo này đã có người nhận.", ex.Message);
         }
     }
 
-    private static IResult Html(int status, string title, string vi, string en, string extra = "", bool rawFirst = false)
+    private static IResult Html(HttpContext context, int status, string title, string vi, string en, string extra = "", bool rawFirst = false)
     {
         // Plain text is encoded; only the confirm page's first line (built above from encoded parts) and the form are ours.
         var first = rawFirst ? vi : WebUtility.HtmlEncode(vi);
@@ -65,6 +68,6 @@ public static class AckLinkPages
             <style>body{font:18px system-ui,sans-serif;margin:1.5em;max-width:30em}button{font-size:1.2em;min-height:44px;padding:.5em 1.5em}</style>
             </head><body><h1>{{WebUtility.HtmlEncode(title)}}</h1><p>{{first}}</p><p>{{WebUtility.HtmlEncode(en)}}</p>{{extra}}</body></html>
             """;
-        return Results.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
+        return Results.Content(context.WithNonce(html), "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
     }
 }

@@ -73,6 +73,12 @@ public static class AlertLatencyProbe
 
         await client.ConnectAsync(connect.Build(), cancellationToken).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
         using var http = new HttpClient();
+        // The cloud's stats need an API key (issue 11): the bench makes one and passes it in PILOTS_API_KEY.
+        if (Environment.GetEnvironmentVariable("PILOTS_API_KEY") is { Length: > 0 } apiKey)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
         var readingsBefore = await ReadingsAsync(http, stats).ConfigureAwait(false);
         var window = Stopwatch.StartNew();
 

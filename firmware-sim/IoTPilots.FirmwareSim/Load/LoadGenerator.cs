@@ -76,6 +76,12 @@ public static class LoadGenerator
         }
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        // The cloud's stats need an API key (issue 11): the bench makes one and passes it in PILOTS_API_KEY.
+        if (Environment.GetEnvironmentVariable("PILOTS_API_KEY") is { Length: > 0 } apiKey)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
         var baseline = options.StatsUrl is null ? 0 : await StoredAsync(http, options.StatsUrl, cancellationToken).ConfigureAwait(false) ?? 0;
         var payloads = new LoadPayloads(options.Site, start, options.DevicesPerGateway);
         // A hard bound on sending: what a broker that falls behind keeps us from sending by then is never sent (the

@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
@@ -33,5 +34,15 @@ public static class Hosts
         }
 
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Makes an API key in the users file a cloud process will open (its PILOTS_USERS_DB, or <c>users.db</c> beside its
+    /// PILOTS_ALERT_DB), before or while it runs: for tests that call a real cloud's API (<see cref="AlertHost.KeyClient"/>).
+    /// </summary>
+    public static string CreateApiKey(string usersDbPath, Role role = Role.Admin, string sites = "*", string? name = null)
+    {
+        using var users = UserStore.Open(usersDbPath, TimeProvider.System);
+        return users.AddKey(name ?? $"test-{Guid.NewGuid():N}"[..16], role, SiteScope.Parse(sites, "sites"));
     }
 }
