@@ -2,6 +2,7 @@ using IoTPilots.Cloud;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
+using IoTPilots.Cloud.Live;
 
 if (args is ["query", var influxQl])
 {
@@ -33,6 +34,7 @@ try
     settings = CloudSettings.Read(name => builder.Configuration[name], Environment.GetEnvironmentVariable);
     builder.Services.AddIngestion(settings.Ingestion, settings.Registry);
     builder.Services.AddAlerts(settings.Rules);
+    builder.Services.AddLiveView(settings.Rules);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -80,6 +82,7 @@ app.MapHealthChecks("/healthz");
 app.MapHealthChecks("/alive", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
 app.MapAlertApi();
 app.MapAlertConsole();
+app.MapLiveView();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
 {
     messages = s.Messages,
