@@ -16,7 +16,7 @@ public sealed record AlertView(long Id, string Rule, string Severity, string Fie
 public sealed record DeviceView(string Key, string Pilot, string Site, string Gateway, string Device, Level Level, long At, IReadOnlyList<FieldView> Fields, IReadOnlyList<AlertView> Alerts);
 
 /// <summary>
-/// A gateway: its retained status (online/offline, queue depth, oldest unsent reading) and the delivery accounting's
+/// A gateway (<see cref="Key"/> is its id): its retained status (online/offline, queue depth, oldest unsent reading) and the delivery accounting's
 /// figures (completeness = received / (received + missing), root README "Delivery accounting").
 /// </summary>
 /// <param name="State"><c>online</c>, <c>offline</c>, or <c>unknown</c> when it never published a status.</param>
@@ -57,8 +57,6 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
     private readonly HashSet<string> _changedGateways = new(StringComparer.Ordinal);
 
     public static string KeyOf(string site, string gateway, string device) => $"{site}/{gateway}/{device}";
-
-    public static string KeyOf(string site, string gateway) => $"{site}/{gateway}";
 
     /// <summary>Devices refused because the state was full (for the log).</summary>
     public long Refused { get; private set; }
@@ -115,7 +113,11 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
             {
                 _changedDevices.Add(key);
                 var gateway = GatewayOf(message.Site, message.Gateway);
-                gateway.Pilot = message.Pilot;
+                if (gateway.Pilot.Length == 0 || message.Site == gateway.Site)
+                {
+                    gateway.Pilot = message.Pilot;
+                }
+
                 var newest = message.Readings.Max(r => r.Timestamp).ToUnixTimeMilliseconds();
                 if (newest > (gateway.LastReading ?? 0))
                 {
@@ -126,17 +128,17 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
         }
     }
 
-    /// <summary>Takes a gateway's (retained) status in; an older status than the one shown is ignored.</summary>
+    /// <summary>
+    /// Takes a gateway's (retained) status in. The latest to arrive wins, whatever its time: the broker publishes a
+    /// gateway's last will ("offline") with the time it was made, when the gateway connected (MQTT 5.0 section
+    /// 3.1.2.5), so it is older than the "online" it replaces.
+    /// </summary>
     public void ObserveStatus(GatewayStatus status)
     {
         lock (_gate)
         {
             var gateway = GatewayOf(status.Site, status.Gateway);
-            if (gateway.Status is { } shown && shown.Timestamp > status.Timestamp)
-            {
-                return;
-            }
-
+            gateway.Site = status.Site;
             gateway.Status = status;
             _changedGateways.Add(gateway.Key);
         }
@@ -179,13 +181,10 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
         {
             foreach (var figure in figures)
             {
-                foreach (var gateway in _gateways.Values.Where(g => g.Name == figure.Gateway))
+                if (_gateways.TryGetValue(figure.Gateway, out var gateway) && gateway.Delivery != figure)
                 {
-                    if (gateway.Delivery != figure)
-                    {
-                        gateway.Delivery = figure;
-                        _changedGateways.Add(gateway.Key);
-                    }
+                    gateway.Delivery = figure;
+                    _changedGateways.Add(gateway.Key);
                 }
             }
         }
@@ -224,12 +223,15 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
         }
     }
 
+    /// <summary>
+    /// A gateway by its id, which is unique (the delivery accounting keys on it too): its devices may sit on other
+    /// sites (a buoy off the farm), so its own site is the one its status names, else that of its first reading.
+    /// </summary>
     private Gateway GatewayOf(string site, string name)
     {
-        var key = KeyOf(site, name);
-        if (!_gateways.TryGetValue(key, out var gateway))
+        if (!_gateways.TryGetValue(name, out var gateway))
         {
-            _gateways[key] = gateway = new Gateway(key, site, name);
+            _gateways[name] = gateway = new Gateway(name) { Site = site };
         }
 
         return gateway;
@@ -268,11 +270,11 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
         }
     }
 
-    private sealed class Gateway(string key, string site, string name)
+    private sealed class Gateway(string name)
     {
-        public string Key { get; } = key;
+        public string Key { get; } = name;
 
-        public string Site { get; } = site;
+        public string Site { get; set; } = "";
 
         public string Name { get; } = name;
 

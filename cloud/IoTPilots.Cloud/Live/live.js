@@ -157,6 +157,7 @@ function renderStatus() {
 
 function sparkline(points, limits) {
   const svg = h("svg:svg", { viewBox: "0 0 120 30", preserveAspectRatio: "none", "aria-hidden": "true", "data-testid": "sparkline" });
+  svg.append(h("svg:title", {}, "30 min"));
   if (!points || points.length < 2) return svg;
   const t1 = now(), t0 = t1 - TREND_MS;
   let lo = Math.min(...points.map(p => p[1])), hi = Math.max(...points.map(p => p[1]));
@@ -174,14 +175,16 @@ function sparkline(points, limits) {
 function signalRow(d, f, withTrend) {
   const q = f.quality !== "good" ? h("span", { class: "q", "data-testid": "quality" }, t().quality[f.quality] || f.quality) : null;
   return h("div", { class: "sig", "data-testid": "signal", "data-field": f.field, "data-level": f.level, "data-quality": f.quality },
-    h("span", { class: "f" }, f.field),
+    h("span", { class: "f", title: f.field }, f.field),
     h("span", { class: "v", "data-testid": "value" }, number(f.value) + unit(f.unit), q),
     withTrend ? sparkline((trends.get(d.key) || new Map()).get(f.field), f.limits) : null);
 }
 
 function tileElement(d) {
-  const key = d.fields.filter(f => f.key);
-  const main = key.length ? key : d.fields.slice(0, 2);
+  // At most three signals in front, the worst first: the tiles of a whole plant must fit a wall screen.
+  const rank = { critical: 0, warning: 1, ok: 2, unknown: 3 };
+  const key = d.fields.filter(f => f.key).sort((a, b) => rank[a.level] - rank[b.level]);
+  const main = (key.length ? key : d.fields).slice(0, 3);
   const rest = d.fields.filter(f => !main.includes(f));
   const details = rest.length ? h("details", { "data-key": d.key, ontoggle: e => { if (e.target.open) openDetails.add(d.key); else openDetails.delete(d.key); } },
     h("summary", { onclick: e => e.stopPropagation() }, t().more(rest.length)), rest.map(f => signalRow(d, f, false))) : null;
@@ -195,7 +198,8 @@ function tileElement(d) {
   h("div", { class: "t-head" },
     h("span", { class: "t-name" }, d.device),
     h("span", { class: `badge lv-${d.level}`, "data-testid": "tile-level" }, t().level[d.level]),
-    h("span", { class: "age", "data-testid": "age", "data-at": String(d.at || 0) }, ago(d.at))),
+    h("span", { class: "age", "data-testid": "age", "data-at": String(d.at || 0) }, ago(d.at)),
+    h("span", { class: "t-site" }, `${d.site} · ${d.gateway}`)),
   alerts, main.map(f => signalRow(d, f, true)), details);
 }
 
@@ -205,6 +209,7 @@ function gatewayElement(g) {
   if (g.lastReading) figs.push(t().lastReading(ago(g.lastReading)));
   return h("li", { class: "gw", "data-testid": "gateway", "data-key": g.key, "data-gateway": g.gateway, "data-state": g.state },
     h("span", { class: "name" }, g.gateway), h("span", { class: "state", "data-testid": "gateway-state" }, t().gwState[g.state] || g.state),
+    h("span", { class: "t-site" }, ` · ${g.site}`),
     h("div", { class: "figs", "data-testid": "gateway-figures" }, figs.join(" · ")));
 }
 
@@ -218,23 +223,20 @@ function renderGateway(g) {
   if (old) old.replaceWith(gatewayElement(g)); else dirty = true;
 }
 
-/** The whole plant: pilot, then site, its gateways and its tiles. */
+/** The whole plant: per pilot, its gateways, then its tiles (site by site). */
 function render() {
   dirty = false;
   const main = $("plant");
   const sections = [];
-  const pilotOf = new Map([...devices.values()].map(d => [`${d.site}/${d.gateway}`, d.pilot]));
+  const pilotOf = new Map([...devices.values()].map(d => [d.gateway, d.pilot]));
   for (const pilot of PILOTS) {
     const mine = [...devices.values()].filter(d => d.pilot === pilot);
     const gws = [...gateways.values()].filter(g => (g.pilot || pilotOf.get(g.key)) === pilot);
     if (!mine.length && !gws.length) continue;
-    const sites = [...new Set([...mine.map(d => d.site), ...gws.map(g => g.site)])].sort();
     sections.push(h("section", { class: "pilot", "data-testid": "pilot", "data-pilot": pilot },
       h("h2", {}, t()[pilot]),
-      sites.map(site => h("div", { class: "site", "data-site": site },
-        h("h3", {}, site),
-        h("ul", { class: "gateways" }, gws.filter(g => g.site === site).map(gatewayElement)),
-        h("div", { class: "tiles" }, mine.filter(d => d.site === site).sort((a, b) => a.device.localeCompare(b.device)).map(tileElement))))));
+      h("ul", { class: "gateways" }, gws.sort((a, b) => a.gateway.localeCompare(b.gateway)).map(gatewayElement)),
+      h("div", { class: "tiles" }, mine.sort((a, b) => a.site.localeCompare(b.site) || a.device.localeCompare(b.device)).map(tileElement))));
   }
   // Gateways whose pilot is not known yet (a status before any reading) are listed last.
   const orphans = [...gateways.values()].filter(g => !PILOTS.includes(g.pilot || pilotOf.get(g.key)));

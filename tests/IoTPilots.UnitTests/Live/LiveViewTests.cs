@@ -110,17 +110,20 @@ public sealed class LiveViewTests
     }
 
     [Fact]
-    public void A_gateway_shows_its_newest_status_and_its_completeness_from_the_delivery_figures()
+    public void A_gateway_shows_its_last_status_even_a_last_will_stamped_when_it_connected_and_its_completeness()
     {
         var state = new PlantState(ShippedZones, DeviceRegistry.Open);
         state.Observe(Message("port", "sts-01", T0, ("wind_m_s", 5.0)));
-        state.ObserveStatus(new GatewayStatus("site-1", "gw-1", GatewayStatus.Offline, T0.AddSeconds(30), 12, T0));
-        state.ObserveStatus(new GatewayStatus("site-1", "gw-1", GatewayStatus.Online, T0, 0, null));
+        // A reading of one of its devices on another site does not move the gateway there.
+        state.Observe(Message("port", "buoy-1", T0, ("wind_m_s", 5.0)) with { Site = "coast" });
+        state.ObserveStatus(new GatewayStatus("site-1", "gw-1", GatewayStatus.Online, T0.AddMinutes(10), 0, null));
+        // The broker's last will: the status the edge made when it connected.
+        state.ObserveStatus(new GatewayStatus("site-1", "gw-1", GatewayStatus.Offline, T0, 12, T0));
         state.SetDelivery([new GatewayDelivery("gw-1", 990, 10, 0)]);
 
         var gateway = Assert.Single(state.Snapshot(T0, _ => true).Gateways);
 
-        Assert.Equal(("offline", 12, T0.ToUnixTimeMilliseconds(), "port"), (gateway.State, gateway.Queue!.Value, gateway.OldestUnsent!.Value, gateway.Pilot));
+        Assert.Equal(("gw-1", "site-1", "offline", 12, T0.ToUnixTimeMilliseconds(), "port"), (gateway.Key, gateway.Site, gateway.State, gateway.Queue!.Value, gateway.OldestUnsent!.Value, gateway.Pilot));
         Assert.Equal(0.99, gateway.Completeness!.Value, 9);
     }
 
@@ -129,7 +132,7 @@ public sealed class LiveViewTests
     {
         var state = new PlantState(ShippedZones, DeviceRegistry.Open);
         state.Observe(Message("port", "sts-01", T0, ("wind_m_s", 5.0)));
-        state.Observe(Message("port", "sts-02", T0, ("wind_m_s", 5.0)) with { Site = "site-2" });
+        state.Observe(Message("port", "sts-02", T0, ("wind_m_s", 5.0)) with { Site = "site-2", Gateway = "gw-2" });
 
         var snapshot = state.Snapshot(T0, site => site == "site-2");
 
