@@ -257,6 +257,15 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
     public async Task The_history_api_answers_bad_input_with_a_problem_naming_the_parameter_and_404_for_an_unknown_device()
     {
         using var http = new HttpClient { BaseAddress = _plant.Address };
+        // A viewer: the live view subscribes to the stream only while someone watches. Its stream opens with a snapshot.
+        using var events = await http.GetAsync(new Uri("/live/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);
+        using var stream = new StreamReader(await events.Content.ReadAsStreamAsync());
+        Assert.Equal("retry: 3000", await stream.ReadLineAsync());
+        Assert.Equal("", await stream.ReadLineAsync());
+        Assert.Equal("event: snapshot", await stream.ReadLineAsync());
+        Assert.StartsWith("data: {\"now\":", await stream.ReadLineAsync(), StringComparison.Ordinal);
+
         async Task<(HttpStatusCode Status, JsonElement Body)> Get(string query)
         {
             using var response = await http.GetAsync(new Uri("/live/api/history?" + query, UriKind.Relative));

@@ -9,7 +9,7 @@ using IoTPilots.Mqtt;
 namespace IoTPilots.Cloud.Live;
 
 /// <summary>
-/// Feeds the live view from the stream: its own subscription to every device's telemetry and every gateway's
+/// Feeds the live view from the stream while anyone watches: its own subscription to every device's telemetry and every gateway's
 /// retained status, at QoS 0 on a clean session, made only while this process's ingestion subscription exists
 /// (as <see cref="RulesService"/> does, for the same reason: a subscriber that stores nothing must not make the
 /// broker accept an edge's messages). Every <see cref="FlushInterval"/> the tiles that changed go to the viewers
@@ -42,33 +42,54 @@ public sealed class LiveService(
     };
 
     private long _badStatus;
+    private Task? _connection;
+
+    /// <summary>How long the subscription stays after the last viewer left: a page reload must not cost a resubscription.</summary>
+    public static readonly TimeSpan IdleGrace = TimeSpan.FromMinutes(1);
+
+    /// <summary>Whether the stream subscription is up (for tests and the log).</summary>
+    public bool Subscribed => _connection is not null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var source = sources.Open(new MessageSourceOptions($"cloud-live-{ingestion.Group}-{ingestion.Worker}", [Topics.AllTelemetry, GatewayStatus.AllTopics])
-        {
-            CleanStart = true,
-            AtMostOnce = true,
-            AutoAck = true,
-            BeforeSubscribe = ingestionSubscription.WaitAsync,
-            Subscribed = () => logger.LogInformation("Live view subscribed to {Telemetry} and {Status}", Topics.AllTelemetry, GatewayStatus.AllTopics),
-        });
-        var connection = source.RunAsync(Observe, stoppingToken);
+        // Subscribed only while someone watches (and a minute after): a cloud nobody looks at pays nothing for the
+        // view, neither the broker's second copy of every message nor decoding it (the ingest bench runs without it).
+        CancellationTokenSource? stopConnection = null;
         using var timer = new PeriodicTimer(FlushInterval, time);
         var nextAlerts = DateTimeOffset.MinValue;
         var nextDelivery = DateTimeOffset.MinValue;
+        var lastWatched = DateTimeOffset.MinValue;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 var now = time.GetUtcNow();
-                if (hub.Count > 0 && now >= nextAlerts)
+                var watched = hub.Count > 0;
+                if (watched)
+                {
+                    lastWatched = now;
+                    if (_connection is null)
+                    {
+                        stopConnection = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                        _connection = OpenSource().RunAsync(Observe, stopConnection.Token);
+                    }
+                }
+                else if (_connection is not null && now - lastWatched >= IdleGrace)
+                {
+                    await stopConnection!.CancelAsync().ConfigureAwait(false);
+                    await _connection.ConfigureAwait(false);
+                    stopConnection.Dispose();
+                    _connection = null;
+                    logger.LogInformation("Live view: nobody watching for {Grace}; unsubscribed", IdleGrace);
+                }
+
+                if (watched && now >= nextAlerts)
                 {
                     RefreshAlerts();
                     nextAlerts = now + AlertInterval;
                 }
 
-                if (hub.Count > 0 && now >= nextDelivery)
+                if (watched && now >= nextDelivery)
                 {
                     nextDelivery = now + DeliveryInterval;
                     await RefreshDeliveryAsync(stoppingToken).ConfigureAwait(false);
@@ -81,8 +102,21 @@ public sealed class LiveService(
         {
         }
 
-        await connection.ConfigureAwait(false);
+        if (_connection is not null)
+        {
+            await _connection.ConfigureAwait(false);
+            stopConnection!.Dispose();
+        }
     }
+
+    private IMessageSource OpenSource() => sources.Open(new MessageSourceOptions($"cloud-live-{ingestion.Group}-{ingestion.Worker}", [Topics.AllTelemetry, GatewayStatus.AllTopics])
+    {
+        CleanStart = true,
+        AtMostOnce = true,
+        AutoAck = true,
+        BeforeSubscribe = ingestionSubscription.WaitAsync,
+        Subscribed = () => logger.LogInformation("Live view subscribed to {Telemetry} and {Status}", Topics.AllTelemetry, GatewayStatus.AllTopics),
+    });
 
     /// <summary>Reads the open alerts now (also when a viewer connects, so its snapshot has them).</summary>
     public void RefreshAlerts() => state.SetAlerts(alerts.Unresolved());

@@ -234,8 +234,8 @@ function render() {
     const gws = [...gateways.values()].filter(g => (g.pilot || pilotOf.get(g.key)) === pilot);
     if (!mine.length && !gws.length) continue;
     sections.push(h("section", { class: "pilot", "data-testid": "pilot", "data-pilot": pilot },
-      h("h2", {}, t()[pilot]),
-      h("ul", { class: "gateways" }, gws.sort((a, b) => a.gateway.localeCompare(b.gateway)).map(gatewayElement)),
+      h("div", { class: "pilot-head" }, h("h2", {}, t()[pilot]),
+        h("ul", { class: "gateways" }, gws.sort((a, b) => a.gateway.localeCompare(b.gateway)).map(gatewayElement))),
       h("div", { class: "tiles" }, mine.sort((a, b) => a.site.localeCompare(b.site) || a.device.localeCompare(b.device)).map(tileElement))));
   }
   // Gateways whose pilot is not known yet (a status before any reading) are listed last.
