@@ -3,6 +3,7 @@ using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
+using IoTPilots.Cloud.Live;
 
 if (args is ["query", var influxQl])
 {
@@ -45,6 +46,7 @@ try
     builder.Services.AddIngestion(settings.Ingestion, settings.Registry);
     builder.Services.AddAlerts(settings.Rules);
     builder.Services.AddAccess(AccessOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath));
+    builder.Services.AddLiveView(settings.Rules);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -116,6 +118,7 @@ app.MapHealthChecks("/alive", new Microsoft.AspNetCore.Diagnostics.HealthChecks.
 app.MapAccess();
 app.MapAlertApi();
 app.MapAlertConsole();
+app.MapLiveView();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
 {
     messages = s.Messages,

@@ -78,7 +78,8 @@ demo_main() {
     sleep 0.2
   done
   say "run: cloud ingestion on http://127.0.0.1:$api_port (ready: /healthz, stats: /api/ingestion/stats, alerts: /api/alerts)"
-  say "run: alert console http://127.0.0.1:$api_port/  log in as: admin  password: $admin_password"
+  say "run: alert console http://127.0.0.1:$api_port/ · live plant view http://127.0.0.1:$api_port/live"
+  say "run: log in as: admin  password: $admin_password"
   local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
