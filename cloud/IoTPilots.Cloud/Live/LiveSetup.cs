@@ -99,9 +99,12 @@ public static class LiveSetup
             while (!stop.IsCancellationRequested)
             {
                 string text;
+                // One timer per wait, disposed with it: a quiet plant must not pile up waits on the viewer's signal.
+                using var beat = new CancellationTokenSource(Heartbeat, time);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop, beat.Token);
                 try
                 {
-                    await subscriber.WaitAsync(stop).WaitAsync(Heartbeat, time, stop).ConfigureAwait(false);
+                    await subscriber.WaitAsync(wait.Token).ConfigureAwait(false);
                     if (subscriber.Overflowed)
                     {
                         // Too far behind to catch up by coalescing: the page reconnects and starts from a snapshot.
@@ -116,7 +119,7 @@ public static class LiveSetup
 
                     text = sb.ToString();
                 }
-                catch (TimeoutException)
+                catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                 {
                     text = Event("heartbeat", $"{{\"now\":{time.GetUtcNow().ToUnixTimeMilliseconds()}}}");
                 }
