@@ -77,10 +77,10 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
     }
 
     /// <summary>
-    /// A fresh browser context in Hai Phong's time zone, on the live view, once its stream is connected. The one way
-    /// the tests reach <c>/live</c> (a login goes here once the cloud has one).
+    /// A fresh browser context in Hai Phong's time zone, logged in as a viewer of <paramref name="sites"/>, on the live
+    /// view once its stream is connected. The one way the tests reach <c>/live</c>.
     /// </summary>
-    private async Task<IPage> OpenLiveAsync(int width = 1280, int height = 900)
+    private async Task<IPage> OpenLiveAsync(int width = 1280, int height = 900, string sites = "*")
     {
         if (_context is not null)
         {
@@ -96,7 +96,9 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
         });
         var page = await _context.NewPageAsync();
         page.PageError += (_, error) => _pageErrors.Add(error);
-        await page.GotoAsync("/live");
+        var (name, password) = _plant.CreateUser(IoTPilots.Cloud.Access.Role.Viewer, sites);
+        await BrowserLogin.LogInAsync(page, name, password, "/live");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/live$"));
         await Expect(page.GetByTestId("connection-status")).ToHaveAttributeAsync("data-state", "ok");
         return page;
     }
@@ -147,6 +149,46 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
         await Expect(Gateway(page, "gw-aqua-01").GetByTestId("gateway-state")).ToHaveTextAsync("Online");
         await Expect(tank.GetByTestId("tile-level")).ToHaveTextAsync("Normal");
         Assert.Empty(_pageErrors);
+    }
+
+    [SkippableFact]
+    public async Task A_user_of_one_site_sees_only_that_sites_tiles()
+    {
+        var page = await OpenLiveAsync(sites: "hp-steel-1");
+        await Expect(Tile(page, "furnace-1-zone-1")).ToHaveCountAsync(1);
+        await Expect(Tile(page, "mill-1")).ToHaveCountAsync(1);
+
+        // The snapshot that drew the steel plant's tiles held nothing of the farms' or the port's.
+        Assert.Equal(0, await Tile(page, "tank-01").CountAsync());
+        Assert.Equal(0, await Tile(page, "sts-01").CountAsync());
+        Assert.Equal(["factory"], await page.GetByTestId("pilot").EvaluateAllAsync<string[]>("s => s.map(e => e.dataset.pilot)"));
+        Assert.Empty(_pageErrors);
+    }
+
+    [Fact]
+    public async Task The_live_view_needs_a_login_and_hides_other_sites_devices()
+    {
+        using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _plant.Address };
+        using (var page = await anonymous.GetAsync(new Uri("/live", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+            Assert.Contains("/login", page.Headers.Location?.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var events = await anonymous.GetAsync(new Uri("/live/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, events.StatusCode);
+        }
+
+        // A key of the steel plant: tank-01 is on the farm's site, so it is as unknown as a device that does not exist.
+        using var steel = _plant.Client(IoTPilots.Cloud.Access.Role.Viewer, "hp-steel-1");
+        using var everySite = _plant.Client();
+        await Eventually.TrueAsync(
+            async () => (await everySite.GetAsync(new Uri("/live/api/history?site=cat-hai-ras-1&gateway=gw-aqua-01&device=tank-01&field=do_mg_l&range=1h", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60),
+            "tank-01 known to the live view");
+        using var hidden = await steel.GetAsync(new Uri("/live/api/history?site=cat-hai-ras-1&gateway=gw-aqua-01&device=tank-01&field=do_mg_l&range=1h", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
     }
 
     [SkippableFact]
@@ -256,7 +298,7 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
     [Fact]
     public async Task The_history_api_answers_bad_input_with_a_problem_naming_the_parameter_and_404_for_an_unknown_device()
     {
-        using var http = new HttpClient { BaseAddress = _plant.Address };
+        using var http = _plant.Client();
         // A viewer: the live view subscribes to the stream only while someone watches. Its stream opens with a snapshot.
         using var events = await http.GetAsync(new Uri("/live/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);

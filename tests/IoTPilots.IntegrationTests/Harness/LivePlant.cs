@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
@@ -44,6 +45,20 @@ public sealed class LivePlant : IAsyncDisposable
 
     public IServiceProvider Services => _cloud.Services;
 
+    /// <summary>Makes a user in the cloud's users file; returns their name and password, for <see cref="BrowserLogin.LogInAsync"/>.</summary>
+    public (string Name, string Password) CreateUser(Role role, string sites = "*")
+    {
+        var users = _cloud.Services.GetRequiredService<UserStore>();
+        var name = $"{RoleText.Of(role)}{users.Users().Count + 1}";
+        var password = AccountInput.GeneratePassword();
+        users.AddUser(name, role, SiteScope.Parse(sites, "sites"), password);
+        return (name, password);
+    }
+
+    /// <summary>An HTTP client that sends a fresh API key of <paramref name="role"/> and <paramref name="sites"/>.</summary>
+    public HttpClient Client(Role role = Role.Viewer, string sites = "*") => AlertHost.KeyClient(Address,
+        _cloud.Services.GetRequiredService<UserStore>().AddKey($"live-{Guid.NewGuid():N}"[..16], role, SiteScope.Parse(sites, "sites")));
+
     public static async Task<LivePlant> StartAsync(Servers servers)
     {
         var plant = new LivePlant();
@@ -65,8 +80,12 @@ public sealed class LivePlant : IAsyncDisposable
         builder.Services.AddIngestion(new IngestionOptions(servers.Mqtt, Influx.Endpoint, $"live{Guid.NewGuid():N}"[..12], "1") { DeliveryInterval = TimeSpan.FromSeconds(1) });
         var rules = new RulesOptions(RuleSet.DefaultFile, Path.Combine(_dir, "alerts.db"), Evaluate: true);
         builder.Services.AddAlerts(rules);
+        builder.Services.AddAccess(new AccessOptions(Path.Combine(_dir, "users.db"), AccessOptions.DefaultSessionLifetime));
         builder.Services.AddLiveView(rules);
         _cloud = builder.Build();
+        // Behind the cloud's logins, as in Program.cs: the live view is protected by the fallback policy.
+        _cloud.UseAccess();
+        _cloud.MapAccess();
         _cloud.MapAlertApi();
         _cloud.MapAlertConsole();
         _cloud.MapLiveView();
