@@ -37,29 +37,11 @@ public sealed class UserStore : IDisposable
 
     /// <exception cref="InvalidDataException">The file is not a users database.</exception>
     /// <exception cref="InvalidOperationException">The file was written by a newer version of this service.</exception>
-    public static UserStore Open(string path, TimeProvider time)
+    public static UserStore Open(string path, TimeProvider time) => SqliteFile.Open(path, "a users database", (db, fullPath) =>
     {
-        path = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
-        try
-        {
-            db.Open();
-            Execute(db, "PRAGMA journal_mode = WAL");
-            EnsureSchema(db, path);
-            return new UserStore(db, path, time);
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26)
-        {
-            db.Dispose();
-            throw new InvalidDataException($"{path} is not a users database (SQLite says: {ex.Message})", ex);
-        }
-        catch
-        {
-            db.Dispose();
-            throw;
-        }
-    }
+        EnsureSchema(db, fullPath);
+        return new UserStore(db, fullPath, time);
+    });
 
     /// <exception cref="InvalidOperationException">A user of that name exists.</exception>
     public User AddUser(string name, Role role, SiteScope sites, string password)
@@ -263,13 +245,6 @@ public sealed class UserStore : IDisposable
         }
 
         return rows;
-    }
-
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 
     private static void EnsureSchema(SqliteConnection db, string path)

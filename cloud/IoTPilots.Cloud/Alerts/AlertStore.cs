@@ -36,10 +36,6 @@ public sealed partial class AlertStore : IDisposable
     // 1: alerts. 2: the notification outbox, shelving, how an acknowledgement came in, used acknowledgement links.
     private const int SchemaVersion = 2;
 
-    // SQLite result codes (https://www.sqlite.org/rescode.html) for a file that is not a database.
-    private const int SqliteCorrupt = 11;
-    private const int SqliteNotADatabase = 26;
-
     private const string InsertColumns = """
         rule_id, severity, pilot, site, gateway, device, field, since_ms, raised_at_ms, raised_value,
         last_value, worst_value, updated_at_ms, acknowledged_at_ms, acknowledged_by, note, resolved_at_ms,
@@ -73,38 +69,13 @@ public sealed partial class AlertStore : IDisposable
     /// <summary>Opens (creating if missing) the alert database at <paramref name="path"/>.</summary>
     /// <exception cref="InvalidDataException">The file exists but is not a SQLite database.</exception>
     /// <exception cref="InvalidOperationException">The file was written by a newer version of this service.</exception>
-    public static AlertStore Open(string path, TimeProvider time)
+    public static AlertStore Open(string path, TimeProvider time) => SqliteFile.Open(path, "an alert database", (db, fullPath) =>
     {
-        path = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-
-        // No pooling: disposing the store must release the file (reopened by tests, moved by operators).
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-        }.ToString());
-        try
-        {
-            db.Open();
-            Execute(db, "PRAGMA journal_mode = WAL");
-            EnsureSchema(db, path);
-            var store = new AlertStore(db, path, time);
-            store.RequeueInterrupted();
-            return store;
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteNotADatabase or SqliteCorrupt)
-        {
-            db.Dispose();
-            throw new InvalidDataException($"{path} is not an alert database (SQLite says: {ex.Message})", ex);
-        }
-        catch
-        {
-            db.Dispose();
-            throw;
-        }
-    }
+        EnsureSchema(db, fullPath);
+        var store = new AlertStore(db, fullPath, time);
+        store.RequeueInterrupted();
+        return store;
+    });
 
     /// <summary>Records what the rules engine decided; returns the alert it concerned, or null when there was none to update or resolve.</summary>
     public Alert? Apply(AlertEvent e) => Apply(e, null);
