@@ -161,6 +161,12 @@ public static class Retention
     /// </summary>
     public static async Task KeepTryingAsync(InfluxWriter influx, RetentionOptions options, ILogger logger, TimeProvider time, CancellationToken stopping)
     {
+        if (influx.Endpoint.UseV2Api)
+        {
+            logger.LogInformation("InfluxDB v2 API: retention is the bucket's, and no rollups are made");
+            return;
+        }
+
         if (options.Raw is not null)
         {
             logger.LogWarning("PILOTS_RAW_RETENTION is finite: InfluxDB refuses delivery_epoch and delivery_gap points older than it (they are timestamped 0 and by seq)");
@@ -170,6 +176,8 @@ public static class Retention
         {
             try
             {
+                // The database first: when InfluxDB was away at start, nothing else has made it since.
+                await influx.EnsureDatabaseAsync(stopping).ConfigureAwait(false);
                 await ApplyAsync(influx, options, stopping).ConfigureAwait(false);
                 logger.LogInformation("Retention policies and rollups on {Database}: raw {Raw}, {Policy1m} {Rollup1m}, {Policy1h} {Rollup1h}",
                     influx.Endpoint.Database, options.Raw?.ToString() ?? "INF", Rollups[0].Policy, options.Rollup1m?.ToString() ?? "INF", Rollups[1].Policy, options.Rollup1h?.ToString() ?? "INF");

@@ -19,7 +19,7 @@ public sealed class SimulatedHistory
     /// Faults that cross the dashboards' thresholds, each in a window of the history (outside it the scenario stands at its
     /// start, before the fault): tank-03's DO falls below 3; furnace-1's cooling flow halves; a thermocouple is open for
     /// ten minutes; a storm blocks the cranes for twenty; sts-01's bearing wears through the ISO zones in the last
-    /// twelve minutes (it rises exponentially, so a longer run would leave any physical range).
+    /// fourteen minutes (it rises exponentially, so a longer run would leave any physical range).
     /// </summary>
     public static readonly (string Scenario, TimeSpan From, TimeSpan? Until)[] Faults =
     [
@@ -27,7 +27,7 @@ public sealed class SimulatedHistory
         ("cooling-fault", TimeSpan.FromMinutes(30), null),
         ("sensor-fault", TimeSpan.FromMinutes(40), TimeSpan.FromMinutes(50)),
         ("wind-storm", TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(70)),
-        ("bearing-wear", TimeSpan.FromMinutes(-12), null),
+        ("bearing-wear", TimeSpan.FromMinutes(-14), null),
     ];
 
     public const string Worker = "cloud-1";
