@@ -169,7 +169,9 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
     public async Task The_live_view_needs_a_login_and_hides_other_sites_devices()
     {
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _plant.Address };
-        using (var page = await anonymous.GetAsync(new Uri("/live", UriKind.Relative)))
+        // A browser (it asks for HTML) is sent to the login page; the page's event stream gets a 401.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/live", UriKind.Relative)) { Headers = { { "Accept", "text/html" } } })
+        using (var page = await anonymous.SendAsync(request))
         {
             Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
             Assert.Contains("/login", page.Headers.Location?.ToString(), StringComparison.Ordinal);
@@ -183,6 +185,9 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
         // A key of the steel plant: tank-01 is on the farm's site, so it is as unknown as a device that does not exist.
         using var steel = _plant.Client(IoTPilots.Cloud.Access.Role.Viewer, "hp-steel-1");
         using var everySite = _plant.Client();
+        // Someone watching: the live view subscribes to the stream only while a viewer is connected.
+        using var watching = await everySite.GetAsync(new Uri("/live/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, watching.StatusCode);
         await Eventually.TrueAsync(
             async () => (await everySite.GetAsync(new Uri("/live/api/history?site=cat-hai-ras-1&gateway=gw-aqua-01&device=tank-01&field=do_mg_l&range=1h", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(60),
