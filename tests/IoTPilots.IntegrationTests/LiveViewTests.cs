@@ -9,7 +9,11 @@ using static Microsoft.Playwright.Assertions;
 namespace IoTPilots.IntegrationTests;
 
 /// <summary>The platform with all three pilots' simulators running, started once for the class (<see cref="LivePlant"/>).</summary>
-public sealed class LivePlantFixture : IAsyncDisposable
+/// <remarks>
+/// <see cref="IAsyncLifetime"/>, not only IAsyncDisposable: xUnit 2 awaits that one for a class fixture, and a plant left
+/// running would go on publishing tank-01 and the others into every later test's broker.
+/// </remarks>
+public sealed class LivePlantFixture : IAsyncLifetime
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private LivePlant? _plant;
@@ -27,7 +31,9 @@ public sealed class LivePlantFixture : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_plant is not null)
         {
