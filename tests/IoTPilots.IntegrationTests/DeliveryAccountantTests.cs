@@ -11,7 +11,7 @@ namespace IoTPilots.IntegrationTests;
 [Collection(ServersCollection.Name)]
 public sealed class DeliveryAccountantTests(Servers servers)
 {
-    private static DeliveryAccountant Accountant(InfluxWriter influx) => new(
+    internal static DeliveryAccountant Accountant(InfluxWriter influx) => new(
         new IngestionOptions(MqttEndpoint.Parse("mqtt://127.0.0.1:1883"), influx.Endpoint, "g", "1"),
         influx,
         TimeProvider.System,
@@ -40,7 +40,7 @@ public sealed class DeliveryAccountantTests(Servers servers)
         await Writer(influx, "1").WriteAsync(Entries("gw-a", [51]), CancellationToken.None);
 
         Assert.Equal(new GatewayDelivery("gw-a", 100, 0, 0), Assert.Single(await Accountant(influx).WriteSummaryAsync(CancellationToken.None)));
-        var epoch = Assert.Single(await influx.RowsAsync("SELECT received, max_seq, ranges FROM delivery_epoch WHERE gateway = 'gw-a'"));
+        var epoch = Assert.Single(await influx.RowsAsync("SELECT received, max_seq, ranges FROM \"delivery_state\".\"delivery_epoch\" WHERE gateway = 'gw-a'"));
         Assert.Equal("1-100", epoch["ranges"].GetString());
     }
 

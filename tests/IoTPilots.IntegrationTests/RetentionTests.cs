@@ -32,7 +32,8 @@ public sealed class RetentionTests(Servers servers)
         await Retention.ApplyAsync(influx, RetentionOptions.Default, CancellationToken.None);
 
         var policies = await PoliciesAsync(influx);
-        Assert.Equal("0s", policies["autogen"]);
+        Assert.Equal("9600h0m0s", policies["autogen"]);
+        Assert.Equal("0s", policies[DeliveryState.RetentionPolicy]);
         Assert.Equal("17520h0m0s", policies["rollup_1m"]);
         Assert.Equal("87600h0m0s", policies["rollup_1h"]);
         Assert.Equal(Retention.Rollups.Select(r => Retention.QueryName(db, r)).Order(), await QueriesAsync(influx));

@@ -16,11 +16,11 @@ public sealed class RetentionTests
         name => values.FirstOrDefault(v => v.Name == name).Value;
 
     [Fact]
-    public void Nothing_set_keeps_raw_forever_and_rollups_for_years()
+    public void Nothing_set_keeps_raw_400_days_and_rollups_for_years()
     {
         var options = CloudSettings.Read(_ => null, Env()).Retention;
 
-        Assert.Equal(new RetentionOptions(null, TimeSpan.FromDays(730), TimeSpan.FromDays(3650)), options);
+        Assert.Equal(new RetentionOptions(TimeSpan.FromDays(400), TimeSpan.FromDays(730), TimeSpan.FromDays(3650)), options);
     }
 
     [Theory]
@@ -47,6 +47,20 @@ public sealed class RetentionTests
         var ex = Assert.Throws<FormatException>(() => CloudSettings.Read(_ => null, Env((variable, value))));
 
         Assert.Equal($"{variable}: '{value}' is not INF or a duration of at least 1h such as 48h, 90d or 104w", ex.Message);
+    }
+
+    /// <summary>InfluxDB 1.x's shardGroupDuration (services/meta/data.go): ALTER must not keep autogen's 7-day shards under a shorter duration.</summary>
+    [Theory]
+    [InlineData(0, 168)]
+    [InlineData(1, 1)]
+    [InlineData(47, 1)]
+    [InlineData(48, 24)]
+    [InlineData(179 * 24, 24)]
+    [InlineData(180 * 24, 168)]
+    [InlineData(400 * 24, 168)]
+    public void A_changed_policy_gets_the_shard_duration_InfluxDB_would_create_it_with(long hours, long shardHours)
+    {
+        Assert.Equal(shardHours, Retention.ShardHours(hours));
     }
 
     [Fact]

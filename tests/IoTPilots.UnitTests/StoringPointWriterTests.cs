@@ -244,6 +244,23 @@ public class StoringPointWriterTests
     }
 
     [Fact]
+    public async Task Gap_reports_go_to_the_state_policy_made_when_missing_and_telemetry_stays_in_the_default()
+    {
+        var influx = new FakeInflux { MissingPolicies = { DeliveryState.RetentionPolicy } };
+        var gap = new Contract.GapReport("s", "gw-1", 7, 1, 5, 5, 15, DateTimeOffset.FromUnixTimeMilliseconds(1795420798000), DateTimeOffset.FromUnixTimeMilliseconds(1795420799000), "age limit");
+        var batch = Batch(3);
+        batch.AddRange([LineProtocol.Gap(gap), LineProtocol.Ledger("gw-1", "", 7, "gap")]);
+
+        await Writer(influx).WriteAsync(batch, default);
+
+        Assert.Equal(3, influx.Lines().Count());
+        Assert.Equal([LineProtocol.Gap(gap)], influx.Lines(DeliveryState.RetentionPolicy));
+        Assert.Single(influx.Lines(DeliveryLedger.RetentionPolicy));
+        // A database made by someone else before the policy existed: the writer made it.
+        Assert.Empty(influx.MissingPolicies);
+    }
+
+    [Fact]
     public async Task A_missing_ledger_retention_policy_is_created_and_the_ledger_written()
     {
         var influx = new FakeInflux { MissingPolicies = { DeliveryLedger.RetentionPolicy } };

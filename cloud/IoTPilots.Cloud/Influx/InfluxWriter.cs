@@ -33,9 +33,12 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
 {
     public InfluxEndpoint Endpoint { get; } = endpoint;
 
-    public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    public Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken) => WriteAsync(lines, null, cancellationToken);
+
+    /// <summary>Writes to a 1.x retention policy (null: the default; ignored on the v2 API); throws on any refusal.</summary>
+    public async Task WriteAsync(IReadOnlyList<string> lines, string? retentionPolicy, CancellationToken cancellationToken)
     {
-        if (await SendAsync(lines, null, cancellationToken).ConfigureAwait(false) is { } refusal)
+        if (await SendAsync(lines, retentionPolicy, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
             throw new InfluxRejectedException($"InfluxDB refused {lines.Count} lines: HTTP {refusal.Status} {refusal.Error}");
         }
@@ -117,18 +120,18 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         return body.Trim();
     }
 
-    /// <summary>Creates the retention policy if it is missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
-    public async Task EnsureRetentionPolicyAsync(string name, TimeSpan duration, CancellationToken cancellationToken)
+    /// <summary>Creates the retention policy if it is missing (InfluxDB 1.x; a no-op on the v2 API). A null duration is forever (INF).</summary>
+    public async Task EnsureRetentionPolicyAsync(string name, TimeSpan? duration, CancellationToken cancellationToken)
     {
         if (Endpoint.UseV2Api)
         {
             return;
         }
 
-        var hours = Math.Max(1, (long)duration.TotalHours).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var text = duration is { } d ? Math.Max(1, (long)d.TotalHours).ToString(System.Globalization.CultureInfo.InvariantCulture) + "h" : "INF";
         try
         {
-            using var doc = await QueryAsync($"CREATE RETENTION POLICY \"{name}\" ON \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\" DURATION {hours}h REPLICATION 1", cancellationToken, post: true).ConfigureAwait(false);
+            using var doc = await QueryAsync($"CREATE RETENTION POLICY \"{name}\" ON \"{Endpoint.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\" DURATION {text} REPLICATION 1", cancellationToken, post: true).ConfigureAwait(false);
         }
         catch (InfluxRejectedException ex) when (ex.Message.Contains("already exists", StringComparison.Ordinal))
         {
@@ -141,7 +144,10 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         }
     }
 
-    /// <summary>Creates the database and the delivery ledger's retention policy if they are missing (InfluxDB 1.x; a no-op on the v2 API).</summary>
+    /// <summary>
+    /// Creates the database and the retention policies of the delivery ledger and of the accounting's state if they
+    /// are missing (InfluxDB 1.x; a no-op on the v2 API).
+    /// </summary>
     public async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
     {
         if (Endpoint.UseV2Api)
@@ -154,6 +160,7 @@ public sealed class InfluxWriter(HttpClient http, InfluxEndpoint endpoint) : IPo
         }
 
         await EnsureRetentionPolicyAsync(DeliveryLedger.RetentionPolicy, DeliveryLedger.Retention, cancellationToken).ConfigureAwait(false);
+        await EnsureRetentionPolicyAsync(DeliveryState.RetentionPolicy, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs an InfluxQL query against the configured database and returns the JSON response.</summary>

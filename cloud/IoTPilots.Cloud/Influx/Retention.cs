@@ -12,17 +12,20 @@ namespace IoTPilots.Cloud.Influx;
 /// 1-min and 1-h rollups of measurement <c>telemetry</c>. Each is <c>INF</c> or a whole number of hours, days or
 /// weeks of at least 1 h (InfluxDB 1.x refuses a shorter policy). Read once, at start (root README, "variables").
 /// </summary>
-/// <param name="Raw">Raw readings (<c>PILOTS_RAW_RETENTION</c>); null: forever.</param>
+/// <param name="Raw">Raw readings and everything else in the default policy (<c>PILOTS_RAW_RETENTION</c>); null: forever.</param>
 /// <param name="Rollup1m">1-min rollups (<c>PILOTS_ROLLUP_1M_RETENTION</c>); null: forever.</param>
 /// <param name="Rollup1h">1-h rollups (<c>PILOTS_ROLLUP_1H_RETENTION</c>); null: forever.</param>
 public sealed record RetentionOptions(TimeSpan? Raw, TimeSpan? Rollup1m, TimeSpan? Rollup1h)
 {
     /// <summary>
-    /// Raw forever until delivery_epoch (time 0) and delivery_gap (time = seq) live in a policy of their own: a finite
-    /// autogen makes InfluxDB refuse them ("points beyond retention policy"). 1-min rollups two years (a year compared
-    /// with the one before), 1-h rollups ten years (the roadmap runs to 2035).
+    /// Raw 400 days: the same weeks a year earlier are still there at full rate for a year-on-year comparison (a
+    /// pilot's evaluation period against the one before it; 1-s peaks and dropouts that a 1-min rollup smooths), with
+    /// five weeks of margin for a report written after its month ends. About 3.4 GB for the simulated fleet (root
+    /// README, "Storage arithmetic"). 1-min rollups two years (a year compared with the one before), 1-h rollups ten
+    /// years (the roadmap runs to 2035). The delivery accounting's state is not raw: it has a policy of its own
+    /// (<see cref="DeliveryState"/>), kept forever.
     /// </summary>
-    public static readonly RetentionOptions Default = new(null, TimeSpan.FromDays(730), TimeSpan.FromDays(3650));
+    public static readonly RetentionOptions Default = new(TimeSpan.FromDays(400), TimeSpan.FromDays(730), TimeSpan.FromDays(3650));
 
     /// <exception cref="FormatException">A variable is wrong; the message starts with its name.</exception>
     public static RetentionOptions FromEnvironment(Func<string, string?> env) => new(
@@ -106,6 +109,10 @@ public static class Retention
             return;
         }
 
+        // Before raw may become finite: InfluxDB would delete the 1970 shards the previous version kept the delivery
+        // accounting's state in (the accountant runs it too, before it resumes; both are idempotent).
+        await DeliveryState.MigrateAsync(influx, cancellationToken).ConfigureAwait(false);
+
         var db = influx.Endpoint.Database;
         var policies = new Dictionary<string, long>(StringComparer.Ordinal);
         using (var doc = await influx.QueryAsync($"SHOW RETENTION POLICIES ON {Quote(db)}", cancellationToken).ConfigureAwait(false))
@@ -126,7 +133,10 @@ public static class Retention
             }
             else if (existing != hours)
             {
-                await RunAsync(influx, $"ALTER RETENTION POLICY {Quote(policy)} ON {Quote(db)} DURATION {text}", cancellationToken).ConfigureAwait(false);
+                // With the shard duration CREATE would pick: InfluxDB refuses a duration shorter than the policy's
+                // shard duration ("retention policy duration must be greater than the shard duration", 1.6), and
+                // autogen made as INF has 7-day shards.
+                await RunAsync(influx, $"ALTER RETENTION POLICY {Quote(policy)} ON {Quote(db)} DURATION {text} SHARD DURATION {ShardHours(hours)}h", cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -165,11 +175,6 @@ public static class Retention
         {
             logger.LogInformation("InfluxDB v2 API: retention is the bucket's, and no rollups are made");
             return;
-        }
-
-        if (options.Raw is not null)
-        {
-            logger.LogWarning("PILOTS_RAW_RETENTION is finite: InfluxDB refuses delivery_epoch and delivery_gap points older than it (they are timestamped 0 and by seq)");
         }
 
         while (!stopping.IsCancellationRequested)
@@ -235,6 +240,12 @@ public static class Retention
         }
     }
 
+    /// <summary>
+    /// The shard group duration InfluxDB 1.x gives a new policy of <paramref name="hours"/> (0: INF): 7 days from
+    /// 180 days and for INF, 1 day from 2 days, else 1 hour (<c>shardGroupDuration</c> in its services/meta/data.go).
+    /// </summary>
+    public static long ShardHours(long hours) => hours is 0 or >= 180 * 24 ? 168 : hours >= 48 ? 24 : 1;
+
     /// <summary>Whole hours of a Go duration as SHOW RETENTION POLICIES prints it (<c>2160h0m0s</c>; <c>0s</c> is forever).</summary>
     private static long GoHours(string text)
     {
@@ -246,7 +257,7 @@ public static class Retention
     private static string Go(TimeSpan span) =>
         span.TotalHours >= 1 && span.TotalHours == Math.Floor(span.TotalHours) ? $"{(long)span.TotalHours}h" : $"{(long)span.TotalMinutes}m";
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    internal static string Quote(string identifier) => "\"" + identifier.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }
 
 /// <param name="Policy">Retention policy the rollup is written to (measurement <c>telemetry</c> there).</param>

@@ -16,7 +16,8 @@ namespace IoTPilots.Cloud.Influx;
 /// retried, since no line is at fault.</item>
 /// </list>
 /// Sending a line again is harmless: a point with the same identity overwrites itself. The delivery ledger's entry
-/// lines are folded into range points at each attempt (<see cref="DeliveryLedger"/>) and go to its retention policy.
+/// lines are folded into range points at each attempt (<see cref="DeliveryLedger"/>) and go to its retention policy;
+/// gap reports go to the accounting state's (<see cref="DeliveryState"/>).
 /// </summary>
 public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeProvider time, ILogger<StoringPointWriter> logger) : IPointWriter
 {
@@ -34,25 +35,22 @@ public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeP
 
     public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
-        var (data, entries) = DeliveryLedger.Fold(lines);
+        var (folded, entries) = DeliveryLedger.Fold(lines);
+        var (data, state) = DeliveryState.Split(folded);
         var quarantine = new List<string>();
         await StoreAsync(data, null, quarantine, cancellationToken).ConfigureAwait(false);
+        if (state.Count > 0)
+        {
+            // Gap reports, stamped by seq: on 1.x in a policy kept forever, or a finite raw policy would refuse them.
+            await StoreInPolicyAsync(state, DeliveryState.RetentionPolicy, null, quarantine, cancellationToken).ConfigureAwait(false);
+        }
+
         if (entries.Count > 0)
         {
-            // Stamped now, at this attempt, so the accountant's window sees them even after a long outage.
+            // Stamped now, at this attempt, so the accountant's window sees them even after a long outage. Written
+            // last: an entry says its message is stored.
             var ranges = DeliveryLedger.RangeLines(entries, worker, NextStamp);
-            var rp = influx.Endpoint.UseV2Api ? null : DeliveryLedger.RetentionPolicy;
-            try
-            {
-                await StoreAsync(ranges, rp, quarantine, cancellationToken).ConfigureAwait(false);
-            }
-            catch (InfluxUnavailableException ex) when (ex.Message.Contains("retention policy not found", StringComparison.Ordinal))
-            {
-                // A database made before the ledger had its own policy, by someone else: make it, then try again.
-                logger.LogWarning("Creating the retention policy {Policy} the delivery ledger is written to", rp);
-                await influx.EnsureRetentionPolicyAsync(DeliveryLedger.RetentionPolicy, DeliveryLedger.Retention, cancellationToken).ConfigureAwait(false);
-                await StoreAsync(ranges, rp, quarantine, cancellationToken).ConfigureAwait(false);
-            }
+            await StoreInPolicyAsync(ranges, DeliveryLedger.RetentionPolicy, DeliveryLedger.Retention, quarantine, cancellationToken).ConfigureAwait(false);
         }
 
         if (quarantine.Count > 0)
@@ -60,6 +58,23 @@ public sealed class StoringPointWriter(InfluxWriter influx, string worker, TimeP
             Interlocked.Add(ref _refused, quarantine.Count);
             logger.LogWarning("InfluxDB refused {Refused} of {Lines} lines; they are in measurement quarantine (reason {Reason}), the rest is stored", quarantine.Count, lines.Count, QuarantineReason);
             await StoreAsync(quarantine, null, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stores lines in a 1.x retention policy of their own (the bucket on the v2 API), making the policy when it is missing.</summary>
+    private async Task StoreInPolicyAsync(List<string> lines, string policy, TimeSpan? duration, List<string> quarantine, CancellationToken cancellationToken)
+    {
+        var rp = influx.Endpoint.UseV2Api ? null : policy;
+        try
+        {
+            await StoreAsync(lines, rp, quarantine, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InfluxUnavailableException ex) when (ex.Message.Contains("retention policy not found", StringComparison.Ordinal))
+        {
+            // A database made before the policy existed, by someone else: make it, then try again.
+            logger.LogWarning("Creating the retention policy {Policy}", policy);
+            await influx.EnsureRetentionPolicyAsync(policy, duration, cancellationToken).ConfigureAwait(false);
+            await StoreAsync(lines, rp, quarantine, cancellationToken).ConfigureAwait(false);
         }
     }
 

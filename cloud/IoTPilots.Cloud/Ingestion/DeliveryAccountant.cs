@@ -13,7 +13,8 @@ namespace IoTPilots.Cloud.Ingestion;
 /// The cost is bounded: it keeps each epoch's stored seqs as runs (<see cref="DeliveryBook"/>), and each round reads
 /// only the ledger's range points written since its last round (plus <see cref="Overlap"/>, for writes in flight
 /// and clocks a little apart; reading a range twice changes nothing), never the whole ledger. The runs are kept in
-/// <c>delivery_epoch</c> (one point per epoch, replaced), from which the next start resumes. The ledger is shared by
+/// <c>delivery_epoch</c> (one point per epoch, replaced; retention policy <see cref="DeliveryState.RetentionPolicy"/>
+/// on 1.x, with the gap reports), from which the next start resumes. The ledger is shared by
 /// all workers, so any worker computes the same answer.
 /// </para>
 /// </summary>
@@ -85,6 +86,7 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
         var drops = await DropsAsync(cancellationToken).ConfigureAwait(false);
         var summary = _book.Summarise(drops);
         var lines = summary.Select(g => LineProtocol.Delivery(g.Gateway, g.Received, g.Missing, g.Dropped, now)).ToList();
+        var epochs = new List<string>();
         var refresh = now - _refreshedMs >= (long)RefreshAll.TotalMilliseconds;
         var changed = _book.TakeChanged();
         foreach (var (gateway, epoch, seqs) in refresh ? _book.Epochs.ToList() : changed)
@@ -92,7 +94,7 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
             var ranges = seqs.ToString();
             if (ranges.Length <= MaxRangesChars)
             {
-                lines.Add(LineProtocol.Epoch(gateway, epoch, seqs.Count, seqs.Max, ranges, now));
+                epochs.Add(LineProtocol.Epoch(gateway, epoch, seqs.Count, seqs.Max, ranges, now));
             }
             else
             {
@@ -101,6 +103,9 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
             }
         }
 
+        // Two requests: the summaries go to the state's policy (1.x), the figures to the default one. Either failing
+        // fails the round, which reads the same ledger again next time.
+        await influx.WriteAsync(epochs, DeliveryState.PolicyFor(influx.Endpoint), cancellationToken).ConfigureAwait(false);
         await influx.WriteAsync(lines, cancellationToken).ConfigureAwait(false);
         _cursorMs = now;
         _refreshedMs = refresh ? now : _refreshedMs;
@@ -119,8 +124,14 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
     /// </summary>
     private async Task<long> ResumeAsync(long now, CancellationToken cancellationToken)
     {
+        // A database the previous version wrote keeps its summaries and gap reports in the raw policy: copied first.
+        if (await DeliveryState.MigrateAsync(influx, cancellationToken).ConfigureAwait(false) is > 0 and var copied)
+        {
+            logger.LogInformation("Delivery accounting: copied {Points} summary and gap report points of the previous version into retention policy {Policy}", copied, DeliveryState.RetentionPolicy);
+        }
+
         long? oldest = null;
-        foreach (var (tags, row) in await RowsAsync($"SELECT \"ranges\", \"cursor\" FROM {LineProtocol.EpochMeasurement} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false))
+        foreach (var (tags, row) in await RowsAsync($"SELECT \"ranges\", \"cursor\" FROM {DeliveryState.Source(influx.Endpoint, LineProtocol.EpochMeasurement)} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false))
         {
             foreach (var (a, b) in SeqSet.Parse(row[1].GetString() ?? "").Runs)
             {
@@ -159,7 +170,7 @@ public sealed class DeliveryAccountant(IngestionOptions options, InfluxWriter in
     private async Task<Dictionary<(string Gateway, string Epoch), EpochDrops>> DropsAsync(CancellationToken cancellationToken)
     {
         var drops = new Dictionary<(string, string), EpochDrops>();
-        foreach (var (tags, row) in await RowsAsync($"SELECT \"messages\", \"unnumbered\", \"first_seq\", \"last_seq\" FROM {LineProtocol.GapMeasurement} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false))
+        foreach (var (tags, row) in await RowsAsync($"SELECT \"messages\", \"unnumbered\", \"first_seq\", \"last_seq\" FROM {DeliveryState.Source(influx.Endpoint, LineProtocol.GapMeasurement)} GROUP BY gateway, epoch", cancellationToken).ConfigureAwait(false))
         {
             var messages = Long(row[1]);
             var report = new Contract.GapReport("", tags.Gateway, 0, Long(row[3]), Long(row[4]), (int)Math.Min(messages, int.MaxValue), 0, default, default, "")

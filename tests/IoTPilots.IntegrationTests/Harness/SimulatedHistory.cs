@@ -151,12 +151,17 @@ public sealed class SimulatedHistory
         }
     }
 
-    /// <summary>Writes every line, in requests of a few thousand as the ingestion's group commits are.</summary>
+    /// <summary>
+    /// Writes every line, in requests of a few thousand as the ingestion's group commits are; the gap report to the
+    /// accounting state's retention policy, as the ingestion does.
+    /// </summary>
     public async Task WriteAsync(InfluxWriter influx)
     {
         foreach (var chunk in Lines.Chunk(5000))
         {
-            await influx.WriteAsync(chunk, CancellationToken.None);
+            var (data, state) = DeliveryState.Split([.. chunk]);
+            await influx.WriteAsync(data, CancellationToken.None);
+            await influx.WriteAsync(state, DeliveryState.PolicyFor(influx.Endpoint), CancellationToken.None);
         }
     }
 }
