@@ -50,9 +50,9 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
         // no window update once a consumer that fell behind has let it fill. The broker then only learns of free
         // space from zero-window probes, whose interval backs off to two minutes: a few dozen messages per probe,
         // every CPU idle (cloud README, "Overload"). 1 MiB keeps the window open and scaled.
-        // The socket is ours (BatchingStreamProvider), for the same 1 MiB, and so that a message costs few system
-        // calls: reads buffered, acknowledgements sent in batches (BatchingSocketStream; cloud README, "Ingest cost").
-        await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum).WithTcpServer(o => o.StreamProvider = new BatchingStreamProvider(1 << 20)), options.CleanStart);
+        // BatchingSocketStream (fewer system calls per message; cloud README, "Ingest cost") is not plugged in here
+        // yet: with it, the overload and shared-subscription tests missed messages in full runs (session 4 note).
+        await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum).WithTcpServer(o => o.BufferSize = 1 << 20), options.CleanStart);
         session.OnConnected = async (client, ct) =>
         {
             lock (_gate)
