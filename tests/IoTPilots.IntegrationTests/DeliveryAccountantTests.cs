@@ -45,6 +45,18 @@ public sealed class DeliveryAccountantTests(Servers servers)
     }
 
     [Fact]
+    public async Task A_ledger_point_without_first_seq_claims_no_message()
+    {
+        var influx = await servers.NewDatabaseAsync("acctbad");
+        await Writer(influx, "1").WriteAsync(Entries("gw-b", [1, 2, 3, 5]), CancellationToken.None);
+        // Written by hand (or read back damaged): taken as first_seq 0 it would claim seqs 0..500.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await influx.WriteAsync([$"delivery_ledger,epoch=e1,gateway=gw-b,kind=telemetry,worker=x last_seq=500i,messages=1i {now}"], DeliveryLedger.RetentionPolicy, CancellationToken.None);
+
+        Assert.Equal(new GatewayDelivery("gw-b", 4, 1, 0), Assert.Single(await Accountant(influx).WriteSummaryAsync(CancellationToken.None)));
+    }
+
+    [Fact]
     public async Task The_per_message_ledger_of_the_earlier_schema_is_imported_once()
     {
         var influx = await servers.NewDatabaseAsync("legacy");

@@ -267,8 +267,21 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
             if (width == 1920)
             {
                 // A wall screen shows the tiles side by side: at least five across.
-                var lefts = await page.GetByTestId("tile").EvaluateAllAsync<double[]>("ts => ts.map(t => t.getBoundingClientRect().left)");
-                Assert.True(lefts.Distinct().Count() >= 5, $"{lefts.Distinct().Count()} tile columns at 1920 px");
+                // Polled, not read once: one full run saw a single column, once (tiles are re-rendered as readings
+                // arrive); the message carries the layout the page had, should it ever stay so.
+                var columns = 0;
+                try
+                {
+                    await Eventually.TrueAsync(
+                        async () => (columns = (await page.GetByTestId("tile").EvaluateAllAsync<double[]>("ts => ts.map(t => t.getBoundingClientRect().left)")).Distinct().Count()) >= 5,
+                        TimeSpan.FromSeconds(15),
+                        "five tile columns at 1920 px");
+                }
+                catch (TimeoutException)
+                {
+                    var layout = await page.EvaluateAsync<string>("() => `${document.styleSheets.length} style sheets; .tiles columns: ${[...document.querySelectorAll('.tiles')].map(t => getComputedStyle(t).gridTemplateColumns).join(' | ')}`");
+                    Assert.Fail($"{columns} tile columns at 1920 px ({layout})");
+                }
             }
 
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, $"live-{width}.png"), FullPage = width == 360 });
