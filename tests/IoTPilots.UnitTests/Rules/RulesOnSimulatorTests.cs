@@ -13,7 +13,7 @@ public sealed class RulesOnSimulatorTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 23, 1, 0, 0, TimeSpan.Zero);
 
-    private static IReadOnlyList<Rule> Rules()
+    private static RuleBook Rules()
     {
         var repo = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(repo!.FullName, "IoTPilots.sln")))
@@ -21,7 +21,7 @@ public sealed class RulesOnSimulatorTests
             repo = repo.Parent;
         }
 
-        return [.. RuleSet.Load(RuleSet.DefaultFile), .. RuleSet.Load(Path.Combine(repo.FullName, "deploy", "local", "demo-rules.yaml"))];
+        return RuleSet.Load(RuleSet.DefaultFile).With(RuleSet.Load(Path.Combine(repo.FullName, "deploy", "local", "demo-rules.yaml")));
     }
 
     /// <summary>Steps the fleet a second at a time and feeds every device's readings to the engine at the demo's poll intervals.</summary>
@@ -46,7 +46,7 @@ public sealed class RulesOnSimulatorTests
             {
                 foreach (var (id, tank) in fleet.Tanks)
                 {
-                    Publish(Pilots.Aquaculture, id, now, ("do_mg_l", tank.DissolvedOxygen), ("temp_c", tank.Temperature), ("ph", tank.Ph), ("tan_mg_l", tank.Tan), ("no2_mg_l", tank.Nitrite));
+                    Publish(Pilots.Aquaculture, id, now, [.. FleetSignals.Tank(tank).Select(s => (s.Key, s.Value))]);
                 }
             }
 
@@ -89,6 +89,21 @@ public sealed class RulesOnSimulatorTests
         Assert.Equal("tank-03", critical.Series.Device);
         Assert.True(falling.At < critical.At - TimeSpan.FromMinutes(3), $"slope alert at {falling.At - Start}, level alert at {critical.At - Start}");
         Assert.All(events, e => Assert.Equal("tank-03", e.Series.Device));
+    }
+
+    [Fact]
+    public void An_aerator_failure_raises_the_composite_alert_on_its_tank_before_dissolved_oxygen_reaches_3_mg_l()
+    {
+        var events = Run("aerator-failure", TimeSpan.FromMinutes(15)).Where(e => e.Transition == AlertTransition.Raised).ToList();
+
+        var composite = Assert.Single(events, e => e.RuleId == "aerator-failure");
+        var critical = Assert.Single(events, e => e.RuleId == "do-critical");
+        Assert.Equal("tank-03", composite.Series.Device);
+        // do-critical's Since is when DO first read below 3 mg/L.
+        Assert.True(composite.At < critical.Since - TimeSpan.FromMinutes(3), $"composite at {composite.At - Start}, DO below 3 mg/L at {critical.Since - Start}");
+        Assert.All(composite.Evidence!.Parts, p => Assert.True(p.Held, p.Condition));
+        Assert.Contains("aerator_current_a < 0.5 (0): held for", composite.Message.En, StringComparison.Ordinal);
+        Assert.DoesNotContain(events, e => e.RuleId == "farm-power-failure");
     }
 
     [Fact]
