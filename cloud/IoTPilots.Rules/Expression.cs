@@ -4,7 +4,8 @@ namespace IoTPilots.Rules;
 
 /// <summary>
 /// A small arithmetic expression over a device's fields, as a derived signal declares it in a rules file:
-/// numbers, field names (snake_case), <c>+ - * /</c>, <c>^</c> (power, right-associative), parentheses, unary minus,
+/// numbers, field names (snake_case; <c>field@sibling</c> reads the field of a sibling device, see
+/// <see cref="SiblingOf"/>), <c>+ - * /</c>, <c>^</c> (power, right-associative), parentheses, unary minus,
 /// and the functions of <see cref="Functions"/>. Parsed once at load (<see cref="Parse"/> throws
 /// <see cref="FormatException"/> with the column of the mistake); evaluated per reading time. Pure.
 /// </summary>
@@ -41,6 +42,24 @@ public sealed class Expression
     public double Evaluate(Func<string, double> field) => _root.Evaluate(field);
 
     public override string ToString() => Text;
+
+    /// <summary>
+    /// The device a <c>field@sibling</c> input is read from: the device's own name with its last '-' part replaced by
+    /// <paramref name="sibling"/> (<c>power_kw@meter</c> on <c>furnace-1-aux</c> reads <c>furnace-1-meter</c>), the
+    /// naming of the devices of one machine in the inventories; a device without a '-' has no siblings.
+    /// </summary>
+    public static string? SiblingOf(string device, string sibling)
+    {
+        var dash = device.LastIndexOf('-');
+        return dash < 0 ? null : device[..(dash + 1)] + sibling;
+    }
+
+    /// <summary>Splits an input name into its field and, for <c>field@sibling</c>, the sibling's suffix.</summary>
+    public static (string Field, string? Sibling) Input(string name)
+    {
+        var at = name.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? (name, null) : (name[..at], name[(at + 1)..]);
+    }
 
     /// <exception cref="FormatException">The text is not an expression; the message names the column (from 1).</exception>
     public static Expression Parse(string text)
@@ -216,6 +235,21 @@ public sealed class Expression
                 while (Position < text.Length && text[Position] is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_')
                 {
                     Position++;
+                }
+
+                if (Position < text.Length && text[Position] == '@')
+                {
+                    Position++;
+                    var suffix = Position;
+                    while (Position < text.Length && text[Position] is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_')
+                    {
+                        Position++;
+                    }
+
+                    if (Position == suffix)
+                    {
+                        throw Error("expected a sibling device's suffix after '@' (e.g. power_kw@meter)");
+                    }
                 }
 
                 var name = text[start..Position];

@@ -118,6 +118,11 @@ public static partial class RuleSet
             throw exprNode.Error("the expression reads no field; a constant is not a signal");
         }
 
+        if (expression.Fields.All(f => f.Contains('@', StringComparison.Ordinal)))
+        {
+            throw exprNode.Error("the expression reads only sibling devices' fields; it is computed at the device's own reading times, so it needs one of its own");
+        }
+
         if (expression.Fields.Contains(name))
         {
             throw exprNode.Error($"'{name}' cannot be computed from itself");

@@ -28,7 +28,7 @@ public sealed partial class RulesEngine
             return message;
         }
 
-        var key = (series.Pilot, series.Site, series.Device);
+        Remember(message, series);
         List<Reading>? added = null;
         foreach (var signal in Derived)
         {
@@ -37,49 +37,29 @@ public sealed partial class RulesEngine
                 continue;
             }
 
+            // Computed at the device's own reading times: the latest of its own inputs in this message.
             var fields = signal.Expression.Fields;
-            DateTimeOffset? at = null;
-            foreach (var r in message.Readings)
-            {
-                if (!fields.Contains(r.Field))
-                {
-                    continue;
-                }
-
-                if (!_latest.TryGetValue(key, out var known))
-                {
-                    _latest[key] = known = [];
-                }
-
-                if (r.Quality == Quality.Good && r.Value is { } v && !double.IsNaN(v))
-                {
-                    if (!known.TryGetValue(r.Field, out var before) || before.At <= r.Timestamp)
-                    {
-                        known[r.Field] = (r.Timestamp, v);
-                    }
-                }
-                else
-                {
-                    known.Remove(r.Field);
-                }
-
-                at = at is { } a && a > r.Timestamp ? a : r.Timestamp;
-            }
-
-            if (at is not { } when || !_latest.TryGetValue(key, out var latest))
+            var own = message.Readings.Where(r => fields.Contains(r.Field)).Select(r => r.Timestamp).ToList();
+            if (own.Count == 0)
             {
                 continue;
             }
 
+            var when = own.Max();
             var inputs = new List<InputEvidence>();
-            foreach (var f in fields)
+            var values = new Dictionary<string, double>();
+            foreach (var name in fields)
             {
-                if (!latest.TryGetValue(f, out var value) || when - value.At > signal.MaxAge)
+                var (field, sibling) = Expression.Input(name);
+                var device = sibling is null ? series.Device : Expression.SiblingOf(series.Device, sibling);
+                if (device is null || !_latest.TryGetValue((series.Pilot, series.Site, device), out var known) ||
+                    !known.TryGetValue(field, out var value) || when - value.At > signal.MaxAge || value.At - when > signal.MaxAge)
                 {
                     break;
                 }
 
-                inputs.Add(new InputEvidence(f, value.Value, value.At, when - value.At));
+                values[name] = value.Value;
+                inputs.Add(new InputEvidence(name, value.Value, value.At, when - value.At));
             }
 
             if (inputs.Count < fields.Count)
@@ -87,7 +67,7 @@ public sealed partial class RulesEngine
                 continue;
             }
 
-            var result = signal.Expression.Evaluate(f => latest[f].Value);
+            var result = signal.Expression.Evaluate(f => values[f]);
             if (double.IsFinite(result))
             {
                 (added ??= []).Add(new Reading(signal.Name, when, result, signal.Unit, Quality.Good));
@@ -97,6 +77,47 @@ public sealed partial class RulesEngine
 
         return added is null ? message : message with { Readings = [.. message.Readings, .. added] };
     }
+
+    /// <summary>
+    /// Keeps the message's readings of every field some derived signal reads from this device, as its own input or
+    /// as a sibling's (<see cref="Expression.SiblingOf"/>): the latest good value, or none after a bad reading.
+    /// </summary>
+    private void Remember(TelemetryMessage message, SeriesKey series)
+    {
+        var key = (series.Pilot, series.Site, series.Device);
+        foreach (var r in message.Readings)
+        {
+            if (!Derived.Any(d => Reads(d, series, r.Field)))
+            {
+                continue;
+            }
+
+            if (!_latest.TryGetValue(key, out var known))
+            {
+                _latest[key] = known = [];
+            }
+
+            if (r.Quality == Quality.Good && r.Value is { } v && !double.IsNaN(v))
+            {
+                if (!known.TryGetValue(r.Field, out var before) || before.At <= r.Timestamp)
+                {
+                    known[r.Field] = (r.Timestamp, v);
+                }
+            }
+            else
+            {
+                known.Remove(r.Field);
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="signal"/> reads <paramref name="field"/> of this device: its own input, or a sibling's.</summary>
+    private static bool Reads(DerivedSignal signal, SeriesKey series, string field) =>
+        signal.Expression.Fields.Any(name => Expression.Input(name) switch
+        {
+            (var f, null) => f == field && signal.Matches(series),
+            (var f, { } sibling) => f == field && (signal.Pilot is null || signal.Pilot == series.Pilot) && series.Device.EndsWith("-" + sibling, StringComparison.Ordinal),
+        });
 
     /// <summary>
     /// A composite rule on one message: each part's state (per device) moves on with the message's good readings of its

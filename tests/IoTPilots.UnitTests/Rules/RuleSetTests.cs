@@ -117,6 +117,8 @@ public sealed class RuleSetTests : IDisposable
     [InlineData("{ name: nh3, expr: 'tan', source: s }", "derived[0]", "unit")]
     [InlineData("{ name: nh3, unit: mg/L, expr: 'tan', max_age: 0s, source: s }", "derived[0].max_age", "longer than 0")]
     [InlineData("{ name: nh3, unit: mg/L, expr: 'tan', formula: x, source: s }", "derived[0].formula", "unknown field")]
+    [InlineData("{ name: r, unit: K/MW, expr: 'power_kw@meter / 2', source: s }", "derived[0].expr", "needs one of its own")]
+    [InlineData("{ name: r, unit: K/MW, expr: 'dt / power_kw@', source: s }", "derived[0].expr", "suffix after '@'")]
     public void A_mistake_in_a_derived_signal_names_the_file_line_and_field(string derived, string field, string problem)
     {
         var ex = Assert.Throws<ConfigException>(() => RuleSet.Parse($"derived:\n  - {derived}\nrules: []\n", "site-rules.yaml"));
@@ -145,7 +147,7 @@ public sealed class RuleSetTests : IDisposable
         var aerator = Assert.Single(book, r => r.Id == "aerator-failure");
         Assert.Equal(["do_mg_l", "aerator_current_a"], aerator.Composite!.Parts.Select(p => p.Field));
         Assert.True(aerator.Composite.All);
-        var nh3 = Assert.Single(book.Derived);
+        var nh3 = Assert.Single(book.Derived, d => d.Name == "nh3_n_mg_l");
         Assert.Equal(["tan_mg_l", "temp_c", "ph", "salinity_ppt"], nh3.Expression.Fields);
         Assert.Contains(book, r => r is { Id: "nh3-high", Field: "nh3_n_mg_l" });
     }

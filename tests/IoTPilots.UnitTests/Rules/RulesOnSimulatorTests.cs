@@ -58,9 +58,15 @@ public sealed class RulesOnSimulatorTests
                 }
 
                 Publish(Pilots.Factory, "mill-1", now, ("vib_mm_s", fleet.Mill.Vibration), ("motor_speed_rpm", fleet.Mill.MotorSpeedRpm));
+            }
+
+            if (second % 5 == 0)
+            {
+                // As the simulator serves them: the furnace PLC (cooling water, shell) and the energy meter.
                 foreach (var (id, furnace) in fleet.Furnaces)
                 {
-                    Publish(Pilots.Factory, id, now, [.. furnace.ShellTemps.Select((c, i) => ($"shell_temp_{i + 1}_c", c))]);
+                    Publish(Pilots.Factory, $"{id}-aux", now, [.. FleetSignals.Aux(furnace).Select(s => (s.Key, s.Value))]);
+                    Publish(Pilots.Factory, $"{id}-meter", now, [.. FleetSignals.Meter(furnace).Select(s => (s.Key, s.Value))]);
                 }
             }
 
@@ -104,6 +110,19 @@ public sealed class RulesOnSimulatorTests
         Assert.All(composite.Evidence!.Parts, p => Assert.True(p.Held, p.Condition));
         Assert.Contains("aerator_current_a < 0.5 (0): held for", composite.Message.En, StringComparison.Ordinal);
         Assert.DoesNotContain(events, e => e.RuleId == "farm-power-failure");
+    }
+
+    [Fact]
+    public void A_cooling_fault_raises_the_cooling_alert_on_its_furnace_from_delta_t_per_mw()
+    {
+        var events = Run("cooling-fault", TimeSpan.FromMinutes(10)).Where(e => e.Transition == AlertTransition.Raised).ToList();
+
+        var cooling = Assert.Single(events);
+        Assert.Equal(("furnace-cooling-low", "furnace-1-aux"), (cooling.RuleId, cooling.Series.Device));
+        // The flow halves from 30 s to 60 s; ΔT follows with a minute's lag; the rule holds 2 min.
+        Assert.True(cooling.At < Start + TimeSpan.FromMinutes(5), $"raised at {cooling.At - Start}");
+        Assert.InRange(cooling.Value!.Value, 13.5, 20);
+        Assert.Equal(["cooling_out_temp_c", "cooling_in_temp_c", "power_kw@meter"], cooling.Evidence!.Inputs.Select(i => i.Field));
     }
 
     [Fact]
