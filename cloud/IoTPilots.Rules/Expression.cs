@@ -22,7 +22,16 @@ public sealed class Expression
         ["min"] = 2,
         ["max"] = 2,
         ["nh3_fraction"] = 3,
+        ["zone"] = 4,
     };
+
+    /// <summary>
+    /// The ISO 10816 zone of a vibration velocity as a number, 1 = A … 4 = D, given the A/B, B/C and C/D boundaries
+    /// (docs/domain.md section 3 [V1]: group 1 rigid or group 2 flexible 2.3 / 4.5 / 7.1 mm/s). A value on a
+    /// boundary is in the upper zone, as the zone alert rules' <c>above</c> is not.
+    /// </summary>
+    public static double Zone(double value, double ab, double bc, double cd) =>
+        value >= cd ? 4 : value >= bc ? 3 : value >= ab ? 2 : 1;
 
     private readonly Node _root;
 
@@ -125,6 +134,7 @@ public sealed class Expression
                 "abs" => Math.Abs(a[0]),
                 "min" => Math.Min(a[0], a[1]),
                 "max" => Math.Max(a[0], a[1]),
+                "zone" => Zone(a[0], a[1], a[2], a[3]),
                 _ => Ammonia.UnionizedFraction(a[0], a[1], a[2]),
             };
         }

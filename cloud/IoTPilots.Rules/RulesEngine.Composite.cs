@@ -13,6 +13,9 @@ public sealed partial class RulesEngine
 
     private readonly Dictionary<(string Rule, string Pilot, string Site, string Device), CompositeTrack> _composites = [];
 
+    /// <summary>The derived readings the last <see cref="Observe"/> computed (to be stored beside the measured ones).</summary>
+    public IReadOnlyList<Reading> LastDerived { get; private set; } = [];
+
     /// <summary>
     /// The message with the derived signals that match its device appended, each stamped with the latest reading
     /// time of its inputs in this message. A signal is computed only when the message carries one of its inputs, and
@@ -23,6 +26,7 @@ public sealed partial class RulesEngine
     private TelemetryMessage Derive(TelemetryMessage message, SeriesKey series)
     {
         _inputs.Clear();
+        LastDerived = [];
         if (Derived.Count == 0)
         {
             return message;
@@ -75,6 +79,7 @@ public sealed partial class RulesEngine
             }
         }
 
+        LastDerived = added ?? [];
         return added is null ? message : message with { Readings = [.. message.Readings, .. added] };
     }
 

@@ -88,9 +88,18 @@ public sealed class RulesService(
         }
 
         IReadOnlyList<AlertEvent> events;
+        IReadOnlyList<Reading> derived;
         lock (_gate)
         {
             events = engine.Observe(result.Message!);
+            derived = engine.LastDerived;
+        }
+
+        // Derived signals are stored as fields of the device's telemetry, so dashboards and reports can use them; only
+        // for the live stream this engine judges (a backlog sent after an outage gets none: README, "Derived signals").
+        if (derived.Count > 0)
+        {
+            _influxLines.Writer.TryWrite(LineProtocol.FromMessage(result.Message! with { Readings = derived }));
         }
 
         Apply(events);
@@ -141,7 +150,7 @@ public sealed class RulesService(
                 }
                 catch (Exception ex) when (ex is InfluxUnavailableException or InfluxRejectedException or HttpRequestException)
                 {
-                    logger.LogWarning("Could not write {Count} alert event(s) to InfluxDB ({Error}); the alert store has them", lines.Count, ex.Message);
+                    logger.LogWarning("Could not write {Count} alert event(s) or derived reading(s) to InfluxDB ({Error}); the alert store has the alerts", lines.Count, ex.Message);
                 }
             }
         }

@@ -234,4 +234,27 @@ public sealed class CompositeRulesTests
 
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(1.0, 1)]
+    [InlineData(2.3, 2)]
+    [InlineData(4.49, 2)]
+    [InlineData(6.0, 3)]
+    [InlineData(7.1, 4)]
+    public void The_iso_10816_zone_follows_the_group_boundaries(double mmS, double zone) =>
+        // docs/domain.md section 3 [V1]: group 2 flexible A/B 2.3, B/C 4.5, C/D 7.1 mm/s.
+        Assert.Equal(zone, Expression.Parse("zone(vib_mm_s, 2.3, 4.5, 7.1)").Evaluate(_ => mmS));
+
+    [Fact]
+    public void The_shipped_zone_signal_is_derived_for_each_vibration_reading_to_be_stored()
+    {
+        var engine = new RulesEngine(RuleSet.Load(RuleSet.DefaultFile));
+
+        engine.Observe(At(Pilots.Port, "sts-01", 0, ("vib_mm_s", 5.2), ("hoist_speed_m_min", 0)));
+        var zone = Assert.Single(engine.LastDerived);
+        engine.Observe(At(Pilots.Port, "sts-01", 2, ("hoist_speed_m_min", 0)));
+
+        Assert.Equal(("iso_zone", 3.0, T0), (zone.Field, zone.Value, zone.Timestamp));
+        Assert.Empty(engine.LastDerived);
+    }
 }
