@@ -135,8 +135,8 @@ public sealed record PartEvidence(string Condition, bool Held, double? Value, Ti
         var where = Devices.Count > 0 ? $" [{string.Join(", ", Devices)}]" : "";
         var state = (Held, HeldFor) switch
         {
-            (true, { } f) => vietnamese ? $"đúng trong {MessageTemplate.Duration(f, true)}" : $"held for {MessageTemplate.Duration(f, false)}",
-            (true, null) => vietnamese ? "đúng" : "held",
+            (true, { } f) when f > TimeSpan.Zero => vietnamese ? $"đúng trong {MessageTemplate.Duration(f, true)}" : $"held for {MessageTemplate.Duration(f, false)}",
+            (true, _) => vietnamese ? "đúng" : "held",
             _ => vietnamese ? "không" : "not held",
         };
         return $"{Condition}{value}{where}: {state}";

@@ -77,4 +77,66 @@ public sealed class RulesTests(Servers servers) : IDisposable
         Assert.Empty(log.Errors);
         await cloud.StopAsync();
     }
+
+    [Fact]
+    public async Task A_composite_alert_names_its_parts_and_derived_signals_are_judged_and_stored_beside_the_readings()
+    {
+        var influx = await servers.NewDatabaseAsync("rulesderived");
+        var tank = $"rc{Guid.NewGuid():N}"[..12];
+        var rulesFile = Path.Combine(_dir, "rules.yaml");
+        await File.WriteAllTextAsync(rulesFile, $$"""
+            derived:
+              - { name: nh3_n_mg_l, unit: mg/L, device: "{{tank}}*", expr: "tan_mg_l * nh3_fraction(temp_c, ph, salinity_ppt)", source: A12 }
+            rules:
+              - id: aerator-failure
+                kind: composite
+                device: "{{tank}}*"
+                all:
+                  - { field: do_mg_l, below: 5.0 }
+                  - { field: aerator_current_a, below: 0.5 }
+                severity: critical
+                source: U
+                message: { en: "aerator stopped: {parts}", vi: "máy sục khí dừng: {parts}" }
+              - { id: nh3-high, kind: threshold, device: "{{tank}}*", field: nh3_n_mg_l, above: 0.12, severity: warning, source: A1,
+                  message: { en: "NH3-N {value} ({inputs})", vi: "NH3-N {value} ({inputs})" } }
+            """);
+        var log = new ErrorLog();
+        using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
+        await cloud.StartAsync();
+        var store = cloud.Services.GetRequiredService<AlertStore>();
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
+        var seq = 0;
+        var last = DateTimeOffset.MinValue;
+        Task Publish(params (string Field, double Value)[] values)
+        {
+            var at = DateTimeOffset.UtcNow;
+            last = at > last.AddMilliseconds(1) ? at : last.AddMilliseconds(1);
+            return publisher.PublishAsync(
+                Topics.Telemetry("ras-1", "gw-rt", tank),
+                TelemetryCodec.Encode(new TelemetryMessage(Pilots.Aquaculture, "ras-1", "gw-rt", tank, ++seq,
+                    [.. values.Select(v => new Reading(v.Field, last, v.Value, "u", Quality.Good))])));
+        }
+
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await Publish(("do_mg_l", 4.2), ("aerator_current_a", 0), ("tan_mg_l", 2.0), ("temp_c", 28), ("ph", 8.0), ("salinity_ppt", 0));
+                return store.List(new AlertQuery(State: "open", Device: tank)).Count == 2;
+            },
+            TimeSpan.FromSeconds(30),
+            "the composite and the NH3-N alerts");
+
+        var open = store.List(new AlertQuery(State: "open", Device: tank));
+        var aerator = Assert.Single(open, a => a.RuleId == "aerator-failure");
+        Assert.Equal("aerator stopped: do_mg_l < 5 (4.2): held; aerator_current_a < 0.5 (0): held", aerator.Message.En);
+        var nh3 = Assert.Single(open, a => a.RuleId == "nh3-high");
+        Assert.Equal(2.0 * 0.0654, nh3.RaisedValue!.Value, 3);
+        Assert.Contains("tan_mg_l = 2, temp_c = 28, ph = 8, salinity_ppt = 0", nh3.Message.En, StringComparison.Ordinal);
+        await Eventually.TrueAsync(
+            async () => (await influx.RowsAsync($"SELECT last(nh3_n_mg_l) FROM telemetry WHERE device = '{tank}'")) is [var row] && Math.Abs(row["last"].GetDouble() - 0.1308) < 0.001,
+            TimeSpan.FromSeconds(30),
+            "the derived NH3-N stored as a field of the tank's telemetry");
+        Assert.Empty(log.Errors);
+        await cloud.StopAsync();
+    }
 }
