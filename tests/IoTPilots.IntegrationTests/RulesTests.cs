@@ -2,7 +2,9 @@ using IoTPilots.Cloud.Alerts;
 using IoTPilots.Contract;
 using IoTPilots.IntegrationTests.Harness;
 using IoTPilots.Rules;
+using IoTPilots.Cloud.Influx;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace IoTPilots.IntegrationTests;
 
@@ -14,22 +16,29 @@ public sealed class RulesTests(Servers servers) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A cloud judging <paramref name="rulesYaml"/> on a new database (ticking missing-data rules every 200 ms).</summary>
+    private async Task<(InfluxWriter Influx, IHost Cloud, AlertStore Store, ErrorLog Log)> StartCloudAsync(string database, string rulesYaml)
+    {
+        var influx = await servers.NewDatabaseAsync(database);
+        var rulesFile = Path.Combine(_dir, "rules.yaml");
+        await File.WriteAllTextAsync(rulesFile, rulesYaml);
+        var log = new ErrorLog();
+        var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
+        await cloud.StartAsync();
+        return (influx, cloud, cloud.Services.GetRequiredService<AlertStore>(), log);
+    }
+
     [Fact]
     public async Task A_dissolved_oxygen_crash_is_raised_and_resolved_and_a_silent_probe_is_reported()
     {
-        var influx = await servers.NewDatabaseAsync("rules");
         // This test's own devices only: the broker is shared with other tests.
         var tank = $"rt{Guid.NewGuid():N}"[..12];
-        var rulesFile = Path.Combine(_dir, "rules.yaml");
-        await File.WriteAllTextAsync(rulesFile, $$"""
+        var (influx, cloudHost, store, log) = await StartCloudAsync("rules", $$"""
             rules:
               - { id: do-critical, kind: threshold, pilot: aquaculture, device: "{{tank}}*", field: do_mg_l, below: 3.0, clear: 3.5, severity: critical, source: A5 }
               - { id: do-missing, kind: missing, pilot: aquaculture, device: "{{tank}}*", field: do_mg_l, after: 3s, severity: critical, source: CONTEXT }
             """);
-        var log = new ErrorLog();
-        using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
-        await cloud.StartAsync();
-        var store = cloud.Services.GetRequiredService<AlertStore>();
+        using var cloud = cloudHost;
         await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var seq = 0;
         var last = DateTimeOffset.MinValue;
@@ -81,10 +90,8 @@ public sealed class RulesTests(Servers servers) : IDisposable
     [Fact]
     public async Task A_composite_alert_names_its_parts_and_derived_signals_are_judged_and_stored_beside_the_readings()
     {
-        var influx = await servers.NewDatabaseAsync("rulesderived");
         var tank = $"rc{Guid.NewGuid():N}"[..12];
-        var rulesFile = Path.Combine(_dir, "rules.yaml");
-        await File.WriteAllTextAsync(rulesFile, $$"""
+        var (influx, cloudHost, store, log) = await StartCloudAsync("rulesderived", $$"""
             derived:
               - { name: nh3_n_mg_l, unit: mg/L, device: "{{tank}}*", expr: "tan_mg_l * nh3_fraction(temp_c, ph, salinity_ppt)", source: A12 }
             rules:
@@ -100,10 +107,7 @@ public sealed class RulesTests(Servers servers) : IDisposable
               - { id: nh3-high, kind: threshold, device: "{{tank}}*", field: nh3_n_mg_l, above: 0.12, severity: warning, source: A1,
                   message: { en: "NH3-N {value} ({inputs})", vi: "NH3-N {value} ({inputs})" } }
             """);
-        var log = new ErrorLog();
-        using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
-        await cloud.StartAsync();
-        var store = cloud.Services.GetRequiredService<AlertStore>();
+        using var cloud = cloudHost;
         await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var seq = 0;
         var last = DateTimeOffset.MinValue;
