@@ -88,7 +88,7 @@ public sealed class RulesTests(Servers servers) : IDisposable
     }
 
     [Fact]
-    public async Task A_composite_alert_names_its_parts_and_derived_signals_are_judged_and_stored_beside_the_readings()
+    public async Task A_composite_alert_names_its_parts_and_derived_signals_are_judged_and_stored_in_a_measurement_of_their_own()
     {
         var tank = $"rc{Guid.NewGuid():N}"[..12];
         var (influx, cloudHost, store, log) = await StartCloudAsync("rulesderived", $$"""
@@ -137,9 +137,10 @@ public sealed class RulesTests(Servers servers) : IDisposable
         Assert.Equal(2.0 * 0.0654, nh3.RaisedValue!.Value, 3);
         Assert.Contains("tan_mg_l = 2, temp_c = 28, ph = 8, salinity_ppt = 0", nh3.Message.En, StringComparison.Ordinal);
         await Eventually.TrueAsync(
-            async () => (await influx.RowsAsync($"SELECT last(nh3_n_mg_l) FROM telemetry WHERE device = '{tank}'")) is [var row] && Math.Abs(row["last"].GetDouble() - 0.1308) < 0.001,
+            async () => (await influx.RowsAsync($"SELECT last(nh3_n_mg_l) FROM derived WHERE device = '{tank}'")) is [var row] && Math.Abs(row["last"].GetDouble() - 0.1308) < 0.001,
             TimeSpan.FromSeconds(30),
-            "the derived NH3-N stored as a field of the tank's telemetry");
+            "the derived NH3-N stored in InfluxDB's derived measurement");
+        Assert.Empty(await influx.RowsAsync($"SELECT count(nh3_n_mg_l) FROM telemetry WHERE device = '{tank}'"));
         Assert.Empty(log.Errors);
         await cloud.StopAsync();
     }

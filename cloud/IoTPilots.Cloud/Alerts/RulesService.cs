@@ -29,6 +29,9 @@ public sealed class RulesService(
     ILogger<RulesService> logger,
     Notifications.AlertNotifier notifier) : BackgroundService
 {
+    /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
+    public const string DerivedMeasurement = "derived";
+
     private readonly Lock _gate = new();
 
     // Alert events on their way to InfluxDB, written off the judging path: awaiting the write there held up the
@@ -95,11 +98,13 @@ public sealed class RulesService(
             derived = engine.LastDerived;
         }
 
-        // Derived signals are stored as fields of the device's telemetry, so dashboards and reports can use them; only
-        // for the live stream this engine judges (a backlog sent after an outage gets none: README, "Derived signals").
+        // Derived signals are stored as fields of a measurement of their own with the telemetry's tags, so dashboards
+        // and reports can use them without counting them as readings a device sent; only for the live stream this
+        // engine judges (a backlog sent after an outage gets none: rules README, "Derived signals").
         if (derived.Count > 0)
         {
-            _influxLines.Writer.TryWrite(LineProtocol.FromMessage(result.Message! with { Readings = derived }));
+            _influxLines.Writer.TryWrite([.. LineProtocol.FromMessage(result.Message! with { Readings = derived })
+                .Select(line => DerivedMeasurement + line[LineProtocol.TelemetryMeasurement.Length..])]);
         }
 
         Apply(events);
