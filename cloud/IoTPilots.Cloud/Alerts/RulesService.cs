@@ -29,6 +29,9 @@ public sealed class RulesService(
     ILogger<RulesService> logger,
     Notifications.AlertNotifier notifier) : BackgroundService
 {
+    /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
+    public const string DerivedMeasurement = "derived";
+
     private readonly Lock _gate = new();
 
     // Alert events on their way to InfluxDB, written off the judging path: awaiting the write there held up the
@@ -88,9 +91,20 @@ public sealed class RulesService(
         }
 
         IReadOnlyList<AlertEvent> events;
+        IReadOnlyList<Reading> derived;
         lock (_gate)
         {
             events = engine.Observe(result.Message!);
+            derived = engine.LastDerived;
+        }
+
+        // Derived signals are stored as fields of a measurement of their own with the telemetry's tags, so dashboards
+        // and reports can use them without counting them as readings a device sent; only for the live stream this
+        // engine judges (a backlog sent after an outage gets none: rules README, "Derived signals").
+        if (derived.Count > 0)
+        {
+            _influxLines.Writer.TryWrite([.. LineProtocol.FromMessage(result.Message! with { Readings = derived })
+                .Select(line => DerivedMeasurement + line[LineProtocol.TelemetryMeasurement.Length..])]);
         }
 
         Apply(events);
@@ -141,7 +155,7 @@ public sealed class RulesService(
                 }
                 catch (Exception ex) when (ex is InfluxUnavailableException or InfluxRejectedException or HttpRequestException)
                 {
-                    logger.LogWarning("Could not write {Count} alert event(s) to InfluxDB ({Error}); the alert store has them", lines.Count, ex.Message);
+                    logger.LogWarning("Could not write {Count} alert event(s) or derived reading(s) to InfluxDB ({Error}); the alert store has the alerts", lines.Count, ex.Message);
                 }
             }
         }
