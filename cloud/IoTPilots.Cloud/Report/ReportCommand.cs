@@ -75,6 +75,7 @@ public static class ReportCommand
             return 2;
         }
 
+        var toGiven = to is not null;
         to ??= time.GetUtcNow();
         var fromGiven = from is not null;
         from ??= to.Value.AddDays(-7);
@@ -146,6 +147,12 @@ public static class ReportCommand
             {
                 // Without --from: the last 7 days, or less when the pilot's data starts later (a new pilot, a demo).
                 from = first;
+            }
+
+            if (!toGiven && await LastReadingAsync(influx, pilot, from.Value, to.Value).ConfigureAwait(false) is { } last && last > from)
+            {
+                // Without --to: up to the pilot's last reading, so that time after a demo or a pilot ended is not counted as missing data.
+                to = last;
             }
 
             var report = await PilotEvaluation.BuildAsync(influx, store, rules, definition, from.Value, to.Value, CancellationToken.None).ConfigureAwait(false);
@@ -265,6 +272,22 @@ public static class ReportCommand
 
         var ms = series[0].GetProperty("values")[0][0].GetInt64();
         return DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000));
+    }
+
+    /// <summary>The end of the minute of the pilot's last reading in the period; null when there is none.</summary>
+    private static async Task<DateTimeOffset?> LastReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to)
+    {
+        using var doc = await influx.QueryAsync(
+            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time DESC LIMIT 1",
+            CancellationToken.None).ConfigureAwait(false);
+        if (!doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series))
+        {
+            return null;
+        }
+
+        var ms = series[0].GetProperty("values")[0][0].GetInt64();
+        var end = DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000) + 60_000);
+        return end < to ? end : to;
     }
 
     private static DateTimeOffset? Time(string? text) =>
