@@ -259,35 +259,23 @@ public static class ReportCommand
         }
     }
 
-    /// <summary>The time of the pilot's first reading in the period, to the minute; null when there is none.</summary>
-    private static async Task<DateTimeOffset?> FirstReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>The start of the minute of the pilot's first reading in the period; null when there is none.</summary>
+    private static async Task<DateTimeOffset?> FirstReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to) =>
+        await ReadingAsync(influx, pilot, from, to, "ASC").ConfigureAwait(false) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000)) : null;
+
+    /// <summary>The end of the minute of the pilot's last reading in the period (at most <paramref name="to"/>); null when there is none.</summary>
+    private static async Task<DateTimeOffset?> LastReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to) =>
+        await ReadingAsync(influx, pilot, from, to, "DESC").ConfigureAwait(false) is { } ms && DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000) + 60_000) is var end
+            ? (end < to ? end : to)
+            : null;
+
+    /// <summary>The time (Unix ms) of the pilot's first (ASC) or last (DESC) reading in the period; null when there is none.</summary>
+    private static async Task<long?> ReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to, string order)
     {
         using var doc = await influx.QueryAsync(
-            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time ASC LIMIT 1",
+            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time {order} LIMIT 1",
             CancellationToken.None).ConfigureAwait(false);
-        if (!doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series))
-        {
-            return null;
-        }
-
-        var ms = series[0].GetProperty("values")[0][0].GetInt64();
-        return DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000));
-    }
-
-    /// <summary>The end of the minute of the pilot's last reading in the period; null when there is none.</summary>
-    private static async Task<DateTimeOffset?> LastReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to)
-    {
-        using var doc = await influx.QueryAsync(
-            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time DESC LIMIT 1",
-            CancellationToken.None).ConfigureAwait(false);
-        if (!doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series))
-        {
-            return null;
-        }
-
-        var ms = series[0].GetProperty("values")[0][0].GetInt64();
-        var end = DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000) + 60_000);
-        return end < to ? end : to;
+        return doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series) ? series[0].GetProperty("values")[0][0].GetInt64() : null;
     }
 
     private static DateTimeOffset? Time(string? text) =>
