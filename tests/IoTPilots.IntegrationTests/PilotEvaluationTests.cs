@@ -75,6 +75,7 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         Assert.Equal((1, 750_000_000.0, "tank-03"), (money.Events, money.Amount, Assert.Single(money.Devices)));
         Assert.Equal("cat-hai-ras-2", report.SiteOf["tank-04"]);
         Assert.Equal(4, report.Signal.Count);
+        Assert.Equal([0.0, 0.0, 10.0, 0.0], report.KpiResults.Single(k => k.Definition.Id == "do-low-time").PerDevice!.OrderBy(x => x.Key).Select(x => x.Value));
     }
 
     [Theory]
@@ -98,6 +99,7 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         Assert.Contains(ack, html, StringComparison.Ordinal);
         Assert.Contains("<th class=\"n\">cat-hai-ras-2</th>", html, StringComparison.Ordinal);
         Assert.Contains("class=\"alert-mark\"", html, StringComparison.Ordinal);
+        Assert.Contains("<td class=\"n\">+0</td>", html, StringComparison.Ordinal); // the change from the baseline (here the same period)
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
@@ -126,6 +128,7 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         var csv = await File.ReadAllLinesAsync(Path.Combine(_dir, "aqua.csv"));
         Assert.Contains("kpi,do-low-time,tank-03,10,min,<=30,met,", csv);
         Assert.Contains("delivery,received,gw-aqua-01,990,count,,,", csv);
+        Assert.Contains("kpi-device,do-low-time,tank-01,0,min,,met,", csv);
         Assert.Contains("\"item\": \"tank-stock\"", await File.ReadAllTextAsync(Path.Combine(_dir, "aqua.json")), StringComparison.Ordinal);
     }
 

@@ -6,7 +6,8 @@ namespace IoTPilots.Cloud.Report;
 public sealed record Counters(long Received, long Missing, long Dropped);
 
 /// <summary>One KPI's figure for the period: its value (null when the data cannot give one), met or missed, and the baseline's value.</summary>
-public sealed record KpiResult(KpiDefinition Definition, double? Value, string? Device, double? Baseline = null)
+/// <param name="PerDevice">For the per-device kinds (time below/above/outside a band, counters): each device's value.</param>
+public sealed record KpiResult(KpiDefinition Definition, double? Value, string? Device, double? Baseline = null, IReadOnlyDictionary<string, double>? PerDevice = null)
 {
     public bool? Met => Definition.Met(Value);
 

@@ -75,7 +75,7 @@ public static class PilotEvaluation
                     .Select(r => (Device: r.Tags["device"], Value: r.Row[1].GetDouble() / (kpi.PerHour ? (report.To - report.From).TotalHours : 1)))
                     .ToList();
                 var lowest = counts.Count == 0 ? default : counts.MinBy(c => c.Value);
-                return new(kpi, counts.Count == 0 ? null : lowest.Value, lowest.Device);
+                return new(kpi, counts.Count == 0 ? null : lowest.Value, lowest.Device, PerDevice: counts.ToDictionary(c => c.Device, c => c.Value));
             default:
                 var aggregate = kpi.Kind switch { "time-below" => "min", "time-above" => "max", _ => "mean" };
                 var setpoint = kpi.SetpointField is { } sp ? $", mean({sp})" : "";
@@ -91,8 +91,9 @@ public static class PilotEvaluation
                     return new(kpi, null, null);
                 }
 
+                double Value(TimeSpan time) => kpi.Unit == "h" ? time.TotalHours : time.TotalMinutes;
                 var worst = perDevice.MaxBy(d => d.Time);
-                return new(kpi, kpi.Unit == "h" ? worst.Time.TotalHours : worst.Time.TotalMinutes, worst.Device);
+                return new(kpi, Value(worst.Time), worst.Device, PerDevice: perDevice.ToDictionary(d => d.Device, d => Value(d.Time)));
         }
     }
 

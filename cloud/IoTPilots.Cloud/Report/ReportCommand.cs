@@ -310,7 +310,7 @@ public static class ReportCommand
         Table(md, ["device", "available", "good readings", "not good", "silent"],
             r.Devices.Select(d => new[] { d.Name, $"{d.AvailablePercent.ToString("0.#", inv)} %", $"{d.GoodReadings}", $"{d.NotGoodReadings}", PilotReport.Hours(d.Silent) }));
         md.AppendLine();
-        md.AppendLine("## Delivery (since each gateway started)");
+        md.AppendLine("## Delivery (in the period)");
         md.AppendLine();
         Table(md, ["gateway", "received", "missing", "dropped by the edge", "complete"],
             r.Gateways.Select(g => new[] { g.Gateway, $"{g.Received}", $"{g.Missing}", $"{g.Dropped}", $"{g.CompletePercent.ToString("0.##", inv)} %" }));

@@ -16,6 +16,8 @@ public static class ReportFigures
         {
             var d = k.Definition;
             var b = baseline?.KpiResults.FirstOrDefault(x => x.Definition.Id == d.Id)?.Value;
+            rows.AddRange((k.PerDevice ?? new Dictionary<string, double>()).OrderBy(x => x.Key, StringComparer.Ordinal)
+                .Select(x => new Figure("kpi-device", d.Id, x.Key, x.Value, d.Unit, null, d.Met(x.Value) == true ? "met" : "missed")));
             rows.Add(new("kpi", d.Id, k.Device ?? "", k.Value, d.Unit, $"{(d.Direction == Direction.Higher ? ">=" : "<=")}{d.Target.ToString(CultureInfo.InvariantCulture)}", k.Met switch { true => "met", false => "missed", null => "no data" }, b));
         }
 

@@ -70,6 +70,7 @@ public static class ReportHtml
         }
 
         h.Append("</table>\n");
+        PerDevice(h, r, t);
 
         // Money.
         if (r.Money.Count > 0)
@@ -92,6 +93,33 @@ public static class ReportHtml
         Appendix(h, r, t);
         h.Append("</body></html>\n");
         return h.ToString();
+    }
+
+    /// <summary>The per-device KPIs (DO below 3 mg/L per tank, hours outside the band per zone, lifts per crane) device by device, met or missed each.</summary>
+    private static void PerDevice(StringBuilder h, PilotReport r, ReportText t)
+    {
+        var kpis = r.KpiResults.Where(k => k.PerDevice is { Count: > 0 }).ToList();
+        if (kpis.Count == 0)
+        {
+            return;
+        }
+
+        var devices = kpis.SelectMany(k => k.PerDevice!.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        h.Append(CultureInfo.InvariantCulture, $"<table id=\"per-device\"><tr><th>{E(t["device", "thiết bị"])}</th>{string.Concat(kpis.Select(k => $"<th class=\"n\">{E(t.Kpi(k.Definition, r.Definition!.Signal))}</th>"))}</tr>\n");
+        foreach (var device in devices)
+        {
+            h.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(device)}</td>");
+            foreach (var k in kpis)
+            {
+                var value = k.PerDevice!.TryGetValue(device, out var v) ? v : (double?)null;
+                var met = k.Definition.Met(value);
+                h.Append(CultureInfo.InvariantCulture, $"<td class=\"n {(met switch { true => "met", false => "missed", null => "nodata" })}\">{t.Number(value)} {E(t.Unit(k.Definition.Unit))}</td>");
+            }
+
+            h.Append("</tr>\n");
+        }
+
+        h.Append("</table>\n");
     }
 
     private static IEnumerable<string> Sites(PilotReport r) =>
