@@ -59,7 +59,7 @@ public static class ReportHtml
             var unit = t.Unit(d.Unit);
             var cls = k.Met switch { true => "met", false => "missed", null => "nodata" };
             h.Append(CultureInfo.InvariantCulture, $"<tr data-kpi=\"{E(d.Id)}\"><td>{E(t.Kpi(d, p.Signal))}{(d.Uncertain ? " <span class=\"u\" title=\"" + E(d.Source ?? "") + "\">[U]</span>" : "")}</td>");
-            h.Append(CultureInfo.InvariantCulture, $"<td class=\"n\">{(d.Direction == Direction.Higher ? "≥" : "≤")} {t.Number(d.Target)} {E(unit)}</td><td class=\"n\">{t.Number(k.Value)} {E(unit)}{(k.Device is { } dev && d.Kind != "ack-median" && d.Kind != "lead-time" ? " <small>(" + E(dev) + ")</small>" : "")}</td><td class=\"{cls}\">{E(t.Met(k.Met))}</td>");
+            h.Append(CultureInfo.InvariantCulture, $"<td class=\"n\">{(d.Direction == Direction.Higher ? "≥" : "≤")} {t.Number(d.Target)} {E(unit)}</td><td class=\"n\">{(k.Value is null ? "–" : t.Number(k.Value) + " " + E(unit))}{(k.Device is { } dev && d.Kind != "ack-median" && d.Kind != "lead-time" ? " <small>(" + E(dev) + ")</small>" : "")}</td><td class=\"{cls}\">{E(t.Met(k.Met))}</td>");
             if (baseline is not null)
             {
                 var b = baseline.KpiResults.FirstOrDefault(x => x.Definition.Id == d.Id)?.Value;
