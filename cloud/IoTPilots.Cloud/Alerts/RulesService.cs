@@ -32,6 +32,9 @@ public sealed class RulesService(
     /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
     public const string DerivedMeasurement = "derived";
 
+    // As the ingestion's group commits: large enough to keep up, small enough for InfluxDB's request limits.
+    private const int MaxLinesPerWrite = 5000;
+
     private readonly Lock _gate = new();
 
     // Alert events on their way to InfluxDB, written off the judging path: awaiting the write there held up the
@@ -147,8 +150,17 @@ public sealed class RulesService(
     {
         try
         {
-            await foreach (var lines in _influxLines.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var first in _influxLines.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                // Everything queued meanwhile goes in the same request: derived readings come with every message of a
+                // device that has them, and one request per message would swamp InfluxDB (and the ingestion's
+                // writes with it) under load.
+                var lines = new List<string>(first);
+                while (lines.Count < MaxLinesPerWrite && _influxLines.Reader.TryRead(out var more))
+                {
+                    lines.AddRange(more);
+                }
+
                 try
                 {
                     await influx.WriteAsync(lines, stoppingToken).ConfigureAwait(false);
