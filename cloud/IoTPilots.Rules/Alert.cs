@@ -35,6 +35,7 @@ public enum AlertTransition
 /// <param name="Value">The value that decided it; null for a missing-data rule.</param>
 /// <param name="Worst">The furthest past the limit since the condition started (lowest for a lower limit); null for missing data.</param>
 /// <param name="Since">When the condition started to hold (before the hold time).</param>
+/// <param name="Evidence">For a composite rule, which conditions held; for a derived signal, the inputs it was computed from.</param>
 public sealed record AlertEvent(
     AlertTransition Transition,
     string RuleId,
@@ -45,7 +46,8 @@ public sealed record AlertEvent(
     DateTimeOffset Since,
     double? Value,
     double? Worst,
-    LocalizedText Message);
+    LocalizedText Message,
+    Evidence? Evidence = null);
 
 /// <summary>
 /// One alert's whole life: raised by a rule, maybe acknowledged by a person, resolved when the condition clears.

@@ -7,12 +7,13 @@ namespace IoTPilots.Rules;
 /// <summary>
 /// Alert texts with placeholders: <c>{device}</c>, <c>{site}</c>, <c>{gateway}</c>, <c>{field}</c>, <c>{value}</c>,
 /// <c>{limit}</c>, <c>{unit}</c>, <c>{window}</c>, and for forecasts <c>{eta}</c> (time to the crossing, with its
-/// range). Numbers are written for the reader: a decimal point in
+/// range), for composites <c>{parts}</c> (each condition, whether it held and for how long) and for derived signals
+/// <c>{inputs}</c> (the values the signal was computed from, with their ages). Numbers are written for the reader: a decimal point in
 /// English, a decimal comma in Vietnamese (2,72 mg/L), and durations in words of each language.
 /// </summary>
 public static partial class MessageTemplate
 {
-    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window", "eta"];
+    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window", "eta", "parts", "inputs"];
 
     /// <summary>The first placeholder that is not one of <see cref="Placeholders"/>, or null.</summary>
     public static string? UnknownPlaceholder(string template) =>
@@ -30,10 +31,15 @@ public static partial class MessageTemplate
         _ => new("No reading of {field} from {device} for {window}", "Không có số liệu {field} từ {device} trong {window}"),
     };
 
-    public static LocalizedText Render(Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta = null) =>
-        new(Render(rule.Message.En, rule, series, field, unit, value, eta, vietnamese: false), Render(rule.Message.Vi, rule, series, field, unit, value, eta, vietnamese: true));
+    /// <summary>The default texts of a composite rule: which conditions held.</summary>
+    public static LocalizedText DefaultComposite(bool all) => all
+        ? new("All conditions hold on {device}: {parts}", "Tất cả điều kiện cùng xảy ra ở {device}: {parts}")
+        : new("A condition holds on {device}: {parts}", "Có điều kiện xảy ra ở {device}: {parts}");
 
-    private static string Render(string template, Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta, bool vietnamese) =>
+    public static LocalizedText Render(Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta = null, Evidence? evidence = null) =>
+        new(Render(rule.Message.En, rule, series, field, unit, value, eta, evidence, vietnamese: false), Render(rule.Message.Vi, rule, series, field, unit, value, eta, evidence, vietnamese: true));
+
+    private static string Render(string template, Rule rule, SeriesKey series, string field, string unit, double? value, Eta? eta, Evidence? evidence, bool vietnamese) =>
         PlaceholderPattern().Replace(template, m => m.Groups[1].Value switch
         {
             "device" => series.Device,
@@ -45,6 +51,8 @@ public static partial class MessageTemplate
             "unit" => unit,
             "window" => Duration(rule.Window, vietnamese),
             "eta" => eta is { } e ? e.Describe(vietnamese) : "–",
+            "parts" => evidence is { Parts.Count: > 0 } p ? string.Join("; ", p.Parts.Select(x => x.Describe(vietnamese))) : "–",
+            "inputs" => evidence is { Inputs.Count: > 0 } i ? string.Join(", ", i.Inputs.Select(x => x.Describe(vietnamese))) : "–",
             _ => m.Value,
         }).Replace("  ", " ", StringComparison.Ordinal).Trim();
 
@@ -107,4 +115,36 @@ public sealed record Eta(TimeSpan Likely, TimeSpan Earliest, TimeSpan? Latest)
         var latest = Latest is { } l ? MessageTemplate.Approximately(l, vietnamese) : vietnamese ? "không xác định" : "open-ended";
         return vietnamese ? $"khoảng {likely} ({earliest} – {latest})" : $"about {likely} ({earliest} – {latest})";
     }
+}
+
+/// <summary>Why an alert of a composite rule or on a derived signal was decided: the parts and the inputs, for its text and its record.</summary>
+public sealed record Evidence(IReadOnlyList<PartEvidence> Parts, IReadOnlyList<InputEvidence> Inputs)
+{
+    public static readonly Evidence None = new([], []);
+
+    public override string ToString() => string.Join("; ", [.. Parts.Select(p => p.Describe(false)), .. Inputs.Select(i => i.Describe(false))]);
+}
+
+/// <summary>One condition of a composite: whether it held at the decision, its latest value (or slope), and since when.</summary>
+/// <param name="Devices">For a per-site rule, the devices that met it (empty per device).</param>
+public sealed record PartEvidence(string Condition, bool Held, double? Value, TimeSpan? HeldFor, IReadOnlyList<string> Devices)
+{
+    public string Describe(bool vietnamese)
+    {
+        var value = Value is { } v ? $" ({MessageTemplate.Number(v, vietnamese)})" : "";
+        var where = Devices.Count > 0 ? $" [{string.Join(", ", Devices)}]" : "";
+        var state = (Held, HeldFor) switch
+        {
+            (true, { } f) when f > TimeSpan.Zero => vietnamese ? $"đúng trong {MessageTemplate.Duration(f, true)}" : $"held for {MessageTemplate.Duration(f, false)}",
+            (true, _) => vietnamese ? "đúng" : "held",
+            _ => vietnamese ? "không" : "not held",
+        };
+        return $"{Condition}{value}{where}: {state}";
+    }
+}
+
+/// <summary>One input of a derived signal: the value it was computed from and how old it was at the reading time.</summary>
+public sealed record InputEvidence(string Field, double Value, DateTimeOffset At, TimeSpan Age)
+{
+    public string Describe(bool vietnamese) => $"{Field} = {MessageTemplate.Number(Value, vietnamese)}{(Age > TimeSpan.Zero ? $" ({MessageTemplate.Duration(Age, vietnamese)}{(vietnamese ? " trước" : " before")})" : "")}";
 }

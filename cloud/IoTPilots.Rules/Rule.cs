@@ -15,6 +15,9 @@ public enum RuleKind
 
     /// <summary>The field's robust trend will reach a limit within a horizon: maintenance before the failure.</summary>
     Forecast,
+
+    /// <summary>All (or any) of several conditions hold, each for its own hold time: see <see cref="Composite"/>.</summary>
+    Composite,
 }
 
 /// <summary>
@@ -29,6 +32,8 @@ public enum RuleKind
 /// <param name="When">Judge only messages in which this other signal of the device meets its condition (a
 /// machine under comparable load [docs/domain.md C4]); other messages are skipped, neither breaching nor clearing.</param>
 /// <param name="Source">Where the limit comes from: a docs/domain.md key, or [U] for a value to confirm on site.</param>
+/// <param name="ClearHold">Off-delay: how long the clear condition must hold before the alert resolves (zero: at once).</param>
+/// <param name="Composite">For <see cref="RuleKind.Composite"/>: its parts; <paramref name="Field"/> is then the first part's.</param>
 public sealed record Rule(
     string Id,
     RuleKind Kind,
@@ -45,11 +50,16 @@ public sealed record Rule(
     string? Device,
     Condition? When,
     string Source,
-    LocalizedText Message)
+    LocalizedText Message,
+    TimeSpan ClearHold = default,
+    Composite? Composite = null)
 {
     private readonly Regex? _field = Pattern(Field);
     private readonly Regex? _device = Device is null ? null : Pattern(Device);
     private readonly Regex? _site = Site is null ? null : Pattern(Site);
+
+    /// <summary>Where the rule is written (<c>file:line</c>), for messages about it; empty for a rule made in code.</summary>
+    public string Location { get; init; } = "";
 
     /// <summary>The limit crossed: <see cref="Below"/> or <see cref="Above"/>; null for a missing-data rule.</summary>
     public double? Limit => Below ?? Above;
@@ -71,10 +81,10 @@ public sealed record Rule(
     /// <summary>The worse of two values for this rule: the lower for a lower limit, the higher for an upper one.</summary>
     public double Worse(double a, double b) => Below is not null ? Math.Min(a, b) : Math.Max(a, b);
 
-    private static bool Glob(string? glob, Regex? compiled, string value) => glob is null || (compiled?.IsMatch(value) ?? glob == value);
+    internal static bool Glob(string? glob, Regex? compiled, string value) => glob is null || (compiled?.IsMatch(value) ?? glob == value);
 
     /// <summary>A glob with <c>*</c> as a regex, or null for a plain name (compared exactly).</summary>
-    private static Regex? Pattern(string glob) =>
+    internal static Regex? Pattern(string glob) =>
         glob.Contains('*', StringComparison.Ordinal)
             ? new Regex("^" + Regex.Escape(glob).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant)
             : null;

@@ -10,48 +10,69 @@ namespace IoTPilots.Rules;
 /// </summary>
 public static partial class RuleSet
 {
-    private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast"];
+    private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast", "composite"];
     private static readonly string[] Severities = ["info", "warning", "critical"];
 
     /// <summary>The rules shipped with the cloud service, from docs/domain.md (copied next to the binaries).</summary>
     public static string DefaultFile => Path.Combine(AppContext.BaseDirectory, "rules", "default.yaml");
 
-    /// <summary>Loads one file, or every <c>*.yaml</c> of a folder in name order; rule ids must be unique across them.</summary>
-    public static IReadOnlyList<Rule> Load(string path)
+    /// <summary>Loads one file, or every <c>*.yaml</c> of a folder in name order; rule ids and derived names must be unique across them.</summary>
+    public static RuleBook Load(string path)
     {
         var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.yaml").Order(StringComparer.Ordinal).ToArray() : [path];
-        var rules = new List<Rule>();
-        var seen = new Dictionary<string, string>();
+        var book = new RuleBook([], []);
         foreach (var file in files)
         {
-            var root = ConfigNode.Load(file);
-            root.AllowOnly("rules");
-            foreach (var node in root.Required("rules").Items())
+            book = Read(ConfigNode.Load(file), book);
+        }
+
+        return book;
+    }
+
+    public static RuleBook Parse(string yaml, string file) => Read(ConfigNode.Parse(yaml, file), new RuleBook([], []));
+
+    /// <summary>Adds one file's rules and derived signals to those of the files read before it.</summary>
+    private static RuleBook Read(ConfigNode root, RuleBook before)
+    {
+        root.AllowOnly("rules", "derived");
+        var derived = before.Derived.ToList();
+        if (root.Optional("derived") is { } derivedNode)
+        {
+            foreach (var node in derivedNode.Items())
             {
-                var rule = Parse(node);
-                if (seen.TryGetValue(rule.Id, out var where))
+                var signal = ParseDerived(node);
+                if (derived.Any(d => d.Name == signal.Name))
                 {
-                    throw node.Required("id").Error($"rule id '{rule.Id}' is already used at {where}");
+                    throw node.Required("name").Error($"a derived signal '{signal.Name}' is already declared");
                 }
 
-                seen[rule.Id] = $"{file}:{node.Line}";
-                rules.Add(rule);
+                if (signal.Expression.Fields.FirstOrDefault(f => derived.Any(d => d.Name == f)) is { } chained)
+                {
+                    throw node.Required("expr").Error($"'{chained}' is itself derived; write its expression out instead (derived signals are computed from measured fields only)");
+                }
+
+                derived.Add(signal);
             }
         }
 
-        return rules;
-    }
+        var rules = before.Rules.ToList();
+        foreach (var node in root.Required("rules").Items())
+        {
+            var rule = Parse(node) with { Location = $"{node.File}:{node.Line}" };
+            if (rules.FirstOrDefault(r => r.Id == rule.Id) is { } twin)
+            {
+                throw node.Required("id").Error($"rule id '{rule.Id}' is already used at {twin.Location}");
+            }
 
-    public static IReadOnlyList<Rule> Parse(string yaml, string file)
-    {
-        var root = ConfigNode.Parse(yaml, file);
-        root.AllowOnly("rules");
-        return root.Required("rules").Items().Select(Parse).ToList();
+            rules.Add(rule);
+        }
+
+        return new RuleBook(rules, derived);
     }
 
     private static Rule Parse(ConfigNode n)
     {
-        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "window", "after", "within", "when", "severity", "source", "message");
+        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "clear_hold", "window", "after", "within", "when", "all", "any", "per", "max_age", "severity", "source", "message");
         var idNode = n.Required("id");
         var id = idNode.AsString();
         if (!IdPattern().IsMatch(id))
@@ -64,9 +85,26 @@ public static partial class RuleSet
             "threshold" => RuleKind.Threshold,
             "rate" => RuleKind.Rate,
             "forecast" => RuleKind.Forecast,
+            "composite" => RuleKind.Composite,
             _ => RuleKind.Missing,
         };
-        var field = n.String("field");
+        Composite? composite = null;
+        if (kind == RuleKind.Composite)
+        {
+            composite = ParseComposite(n);
+        }
+        else
+        {
+            foreach (var key in new[] { "all", "any", "per", "max_age" })
+            {
+                if (n.Optional(key) is { } extra)
+                {
+                    throw extra.Error($"'{key}' is for composite rules (kind: composite)");
+                }
+            }
+        }
+
+        var field = composite?.Parts[0].Field ?? n.String("field");
         if (!FieldPattern().IsMatch(field))
         {
             throw n.Required("field").Error($"'{field}' is not a field name or pattern (snake_case, '*' for any part)");
@@ -82,7 +120,11 @@ public static partial class RuleSet
         double? above = n.Optional("above")?.AsDouble();
         double? clear = n.Optional("clear")?.AsDouble();
         TimeSpan window;
-        if (kind == RuleKind.Missing)
+        if (kind == RuleKind.Composite)
+        {
+            window = TimeSpan.Zero;
+        }
+        else if (kind == RuleKind.Missing)
         {
             foreach (var key in new[] { "below", "above", "clear", "hold", "window" })
             {
@@ -165,10 +207,13 @@ public static partial class RuleSet
             }
         }
 
-        var hold = n.Optional("hold")?.AsDuration() ?? TimeSpan.Zero;
-        if (hold < TimeSpan.Zero)
+        var hold = NotNegative(n, "hold");
+        var clearHold = NotNegative(n, "clear_hold");
+        if (kind is RuleKind.Missing or RuleKind.Forecast && n.Optional("clear_hold") is { } ch)
         {
-            throw n.Required("hold").Error("hold cannot be negative");
+            throw ch.Error(kind == RuleKind.Missing
+                ? "a missing-data rule resolves on the next good reading; it takes no 'clear_hold'"
+                : "a forecast rule clears only after a whole window of forecasts says so; it takes no 'clear_hold'");
         }
 
         var severity = n.Required("severity").OneOf(Severities, "severity") switch
@@ -177,14 +222,20 @@ public static partial class RuleSet
             "warning" => Severity.Warning,
             _ => Severity.Critical,
         };
-        var message = MessageTemplate.Default(kind, below is not null);
+        var message = composite is not null ? MessageTemplate.DefaultComposite(composite.All) : MessageTemplate.Default(kind, below is not null);
         if (n.Optional("message") is { } m)
         {
             m.AllowOnly("en", "vi");
             message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
         }
 
-        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message);
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message, clearHold, composite);
+    }
+
+    private static TimeSpan NotNegative(ConfigNode n, string key)
+    {
+        var value = n.Optional(key)?.AsDuration() ?? TimeSpan.Zero;
+        return value >= TimeSpan.Zero ? value : throw n.Required(key).Error($"{key} cannot be negative");
     }
 
     private static TimeSpan Positive(ConfigNode node, string key)

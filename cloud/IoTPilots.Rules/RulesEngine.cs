@@ -18,10 +18,23 @@ namespace IoTPilots.Rules;
 /// (backlog sent after an outage updates the record, not today's alerts). Values that worsen while firing give
 /// <see cref="AlertTransition.Updated"/>.
 /// </summary>
-public sealed class RulesEngine(IReadOnlyList<Rule> rules)
+public sealed partial class RulesEngine
 {
     private readonly Dictionary<(string Rule, SeriesKey Series, string Field), Track> _tracks = [];
-    private readonly Dictionary<string, Rule> _byId = rules.ToDictionary(r => r.Id);
+    private readonly Dictionary<string, Rule> _byId;
+
+    public RulesEngine(IReadOnlyList<Rule> rules, IReadOnlyList<DerivedSignal>? derived = null)
+    {
+        Rules = rules;
+        Derived = derived ?? [];
+        _byId = rules.ToDictionary(r => r.Id);
+    }
+
+    /// <summary>The rules and the derived signals of rules files (<see cref="RuleSet.Load"/>).</summary>
+    public RulesEngine(RuleBook book)
+        : this(book.Rules, book.Derived)
+    {
+    }
 
     private enum State
     {
@@ -30,7 +43,9 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         Firing,
     }
 
-    public IReadOnlyList<Rule> Rules { get; } = rules;
+    public IReadOnlyList<Rule> Rules { get; }
+
+    public IReadOnlyList<DerivedSignal> Derived { get; }
 
     /// <summary>How many rule-device-field combinations are being watched.</summary>
     public int Tracked => _tracks.Count;
@@ -38,11 +53,22 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     public IReadOnlyList<AlertEvent> Observe(TelemetryMessage message)
     {
         var series = new SeriesKey(message.Pilot, message.Site, message.Gateway, message.Device);
+        message = Derive(message, series);
         var events = new List<AlertEvent>();
         foreach (var rule in Rules)
         {
             if (!rule.Matches(series) || (rule.When is { } when && !Holds(when, message)))
             {
+                continue;
+            }
+
+            if (rule.Composite is { } composite)
+            {
+                if (ObserveComposite(rule, composite, series, message) is { } c)
+                {
+                    events.Add(c);
+                }
+
                 continue;
             }
 
@@ -81,6 +107,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     public IReadOnlyList<AlertEvent> Tick(DateTimeOffset now)
     {
         var events = new List<AlertEvent>();
+        _inputs.Clear();
         foreach (var ((ruleId, series, _), track) in _tracks)
         {
             var rule = _byId[ruleId];
@@ -107,6 +134,12 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         {
             if (!_byId.TryGetValue(alert.RuleId, out var rule))
             {
+                continue;
+            }
+
+            if (rule.Kind == RuleKind.Composite)
+            {
+                RestoreComposite(rule, alert);
                 continue;
             }
 
@@ -141,7 +174,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return track;
     }
 
-    private static AlertEvent? ObserveMissing(Rule rule, SeriesKey series, Track track, Reading reading, bool good)
+    private AlertEvent? ObserveMissing(Rule rule, SeriesKey series, Track track, Reading reading, bool good)
     {
         if (!good || reading.Timestamp <= track.LastGood)
         {
@@ -172,7 +205,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
         return samples;
     }
 
-    private static AlertEvent? ObserveRate(Rule rule, SeriesKey series, Track track, Reading reading)
+    private AlertEvent? ObserveRate(Rule rule, SeriesKey series, Track track, Reading reading)
     {
         var samples = Slide(rule, track, reading);
         var span = reading.Timestamp - samples.Peek().At;
@@ -195,7 +228,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     /// around a flat level does not), and clears when, for a whole window, the crossing has been more than 1.5
     /// horizons away or the trend has turned.
     /// </summary>
-    private static AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
+    private AlertEvent? ObserveForecast(Rule rule, SeriesKey series, Track track, Reading reading)
     {
         var samples = Slide(rule, track, reading);
         var now = reading.Timestamp;
@@ -261,7 +294,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             slow > 0 ? TimeSpan.FromHours(distance / slow) : null));
     }
 
-    private static AlertEvent? JudgeForecast(Rule rule, SeriesKey series, Track track, DateTimeOffset at, Eta? eta)
+    private AlertEvent? JudgeForecast(Rule rule, SeriesKey series, Track track, DateTimeOffset at, Eta? eta)
     {
         var hours = eta?.Likely.TotalHours;
         // Only a trend most of the evidence agrees on: three quarters of the pairwise slopes head for the limit.
@@ -314,7 +347,7 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
     }
 
     /// <summary>The state machine shared by threshold and rate rules; <paramref name="value"/> is the value or the slope.</summary>
-    private static AlertEvent? Judge(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
+    private AlertEvent? Judge(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
     {
         track.LastAt = at;
         switch (track.State)
@@ -329,24 +362,39 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
                 track.State = State.Normal;
                 return null;
             case State.Firing when rule.Clears(value):
-                track.State = State.Normal;
+                // Off-delay: resolved once the value has stayed clear for the rule's clear_hold, by the edge's clock.
+                track.ClearSince ??= at;
+                if (at - track.ClearSince < rule.ClearHold)
+                {
+                    return null;
+                }
+
+                (track.State, track.ClearSince) = (State.Normal, null);
                 return Event(AlertTransition.Resolved, rule, series, track, at, value);
-            case State.Firing when rule.Breaches(value) && rule.Worse(track.Worst, value) != track.Worst:
-                track.Worst = value;
-                return Event(AlertTransition.Updated, rule, series, track, at, value);
+            case State.Firing:
+                track.ClearSince = null;
+                if (rule.Breaches(value) && rule.Worse(track.Worst, value) != track.Worst)
+                {
+                    track.Worst = value;
+                    return Event(AlertTransition.Updated, rule, series, track, at, value);
+                }
+
+                return null;
             default:
                 return null;
         }
     }
 
-    private static AlertEvent Raise(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
+    private AlertEvent Raise(Rule rule, SeriesKey series, Track track, DateTimeOffset at, double value)
     {
         track.State = State.Firing;
         return Event(AlertTransition.Raised, rule, series, track, at, value);
     }
 
-    private static AlertEvent Event(AlertTransition transition, Rule rule, SeriesKey series, Track track, DateTimeOffset at, double? value, Eta? eta = null) =>
-        new(
+    private AlertEvent Event(AlertTransition transition, Rule rule, SeriesKey series, Track track, DateTimeOffset at, double? value, Eta? eta = null)
+    {
+        var evidence = _inputs.TryGetValue(track.Field, out var inputs) ? new Evidence([], inputs) : null;
+        return new(
             transition,
             rule.Id,
             rule.Severity,
@@ -356,7 +404,9 @@ public sealed class RulesEngine(IReadOnlyList<Rule> rules)
             track.Since,
             value,
             rule.Kind == RuleKind.Missing ? null : track.Worst,
-            MessageTemplate.Render(rule, series, track.Field, track.Unit, rule.Kind == RuleKind.Missing && transition == AlertTransition.Raised ? null : value, eta));
+            MessageTemplate.Render(rule, series, track.Field, track.Unit, rule.Kind == RuleKind.Missing && transition == AlertTransition.Raised ? null : value, eta, evidence),
+            evidence);
+    }
 
     /// <summary>Least-squares slope of the samples, in value units per minute.</summary>
     internal static double SlopePerMinute(IEnumerable<(DateTimeOffset At, double Value)> samples)

@@ -137,8 +137,11 @@ demo_report() {
   # No --from: the report starts at the pilot's first reading, which is this run's (the demo starts from nothing).
   for p in aquaculture factory port; do
     PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" report \
-      --pilot "$p" --out "$state/reports/$p.md" >/dev/null || die "the $p evaluation report failed"
-    say "run: $p evaluation (full report: .pilots/demo/reports/$p.md):"
+      --pilot "$p" --format md --out "$state/reports/$p.md" >/dev/null || die "the $p evaluation report failed"
+    # The program manager's report: self-contained HTML in Vietnamese, with a CSV and a JSON of its figures beside it.
+    PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" report \
+      --pilot "$p" --lang vi --format html --out "$state/reports/$p.html" >/dev/null || die "the $p evaluation report (HTML) failed"
+    say "run: $p evaluation (full report: .pilots/demo/reports/$p.md; for the program manager: .pilots/demo/reports/$p.html):"
     sed -n '/^## Summary/,/^## Data availability/p' "$state/reports/$p.md" | grep '^- ' >&2
   done
 }

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# ./run report --pilot P [--from ISO] [--to ISO] [--out FILE]: the pilot evaluation report (Markdown).
+# ./run report --pilot P [--from ISO] [--to ISO] [--baseline-from ISO --baseline-to ISO] [--lang vi|en] [--format html|md|pdf]
+# [--out FILE]: the pilot evaluation report (HTML in Vietnamese by default, with FILE.csv and FILE.json of its figures).
 # Reads the last demo's data (.pilots/demo: InfluxDB data, alert store, rules) unless PILOTS_INFLUX_URL,
 # PILOTS_ALERT_DB and PILOTS_RULES name others.
 source "$PILOTS_ROOT/deploy/local/build.sh"

@@ -45,7 +45,7 @@ public sealed partial class DashboardTests(Servers servers)
         [("pilots-factory", 6)] = new("device", ["mill-1"], 0, 5000),
         [("pilots-factory", 7)] = new("device", ["mill-1"], 0, 30),
         [("pilots-factory", 8)] = new("device", Meters, 0, 3500),
-        [("pilots-factory", 9)] = new("device", ["furnace-1-zone-2"], double.NegativeInfinity, double.PositiveInfinity),
+        [("pilots-factory", 9)] = new("device", ["furnace-1-aux", "furnace-1-zone-2"], double.NegativeInfinity, double.PositiveInfinity),
         [("pilots-port", 1)] = new("device", Cranes, 0, 60),
         [("pilots-port", 2)] = new("device", Cranes, 0, 30),
         [("pilots-port", 3)] = new("device", Cranes, 0, 80),

@@ -73,9 +73,9 @@ public sealed class ReportTests(Servers servers) : IDisposable
 
     [Theory]
     [InlineData(new[] { "--from", "2026-11-01" }, "--pilot is required")]
-    [InlineData(new[] { "--pilot", "farm" }, "bad or incomplete option '--pilot farm'")]
+    [InlineData(new[] { "--pilot", "farm" }, "unknown pilot 'farm'")]
     [InlineData(new[] { "--pilot", "port", "--from", "yesterday" }, "bad or incomplete option '--from yesterday'")]
-    [InlineData(new[] { "--pilot", "port", "--from", "2026-11-10", "--to", "2026-11-01" }, "is not before --to")]
+    [InlineData(new[] { "--pilot", "port", "--from", "2026-11-10", "--to", "2026-11-01" }, "is before --from")]
     [InlineData(new[] { "--pilot", "port", "--out" }, "bad or incomplete option '--out'")]
     public async Task Bad_report_arguments_exit_2_naming_the_option(string[] args, string problem)
     {

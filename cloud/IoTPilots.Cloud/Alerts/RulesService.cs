@@ -29,6 +29,12 @@ public sealed class RulesService(
     ILogger<RulesService> logger,
     Notifications.AlertNotifier notifier) : BackgroundService
 {
+    /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
+    public const string DerivedMeasurement = "derived";
+
+    // As the ingestion's group commits: large enough to keep up, small enough for InfluxDB's request limits.
+    private const int MaxLinesPerWrite = 5000;
+
     private readonly Lock _gate = new();
 
     // Alert events on their way to InfluxDB, written off the judging path: awaiting the write there held up the
@@ -88,9 +94,20 @@ public sealed class RulesService(
         }
 
         IReadOnlyList<AlertEvent> events;
+        IReadOnlyList<Reading> derived;
         lock (_gate)
         {
             events = engine.Observe(result.Message!);
+            derived = engine.LastDerived;
+        }
+
+        // Derived signals are stored as fields of a measurement of their own with the telemetry's tags, so dashboards
+        // and reports can use them without counting them as readings a device sent; only for the live stream this
+        // engine judges (a backlog sent after an outage gets none: rules README, "Derived signals").
+        if (derived.Count > 0)
+        {
+            _influxLines.Writer.TryWrite([.. LineProtocol.FromMessage(result.Message! with { Readings = derived })
+                .Select(line => DerivedMeasurement + line[LineProtocol.TelemetryMeasurement.Length..])]);
         }
 
         Apply(events);
@@ -133,15 +150,24 @@ public sealed class RulesService(
     {
         try
         {
-            await foreach (var lines in _influxLines.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var first in _influxLines.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                // Everything queued meanwhile goes in the same request: derived readings come with every message of a
+                // device that has them, and one request per message would swamp InfluxDB (and the ingestion's
+                // writes with it) under load.
+                var lines = new List<string>(first);
+                while (lines.Count < MaxLinesPerWrite && _influxLines.Reader.TryRead(out var more))
+                {
+                    lines.AddRange(more);
+                }
+
                 try
                 {
                     await influx.WriteAsync(lines, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is InfluxUnavailableException or InfluxRejectedException or HttpRequestException)
                 {
-                    logger.LogWarning("Could not write {Count} alert event(s) to InfluxDB ({Error}); the alert store has them", lines.Count, ex.Message);
+                    logger.LogWarning("Could not write {Count} alert event(s) or derived reading(s) to InfluxDB ({Error}); the alert store has the alerts", lines.Count, ex.Message);
                 }
             }
         }

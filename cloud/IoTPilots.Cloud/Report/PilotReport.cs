@@ -26,6 +26,27 @@ public sealed record PilotReport(
     int UnpredictedFailures,
     IReadOnlyList<(string What, string Value)> Output)
 {
+    /// <summary>The pilot's definition (Report/pilots.yaml), when the report was built from one.</summary>
+    public PilotDefinition? Definition { get; init; }
+
+    /// <summary>Every alert raised in the period, oldest first (charts, the alert table).</summary>
+    public IReadOnlyList<Alert> AlertList { get; init; } = [];
+
+    /// <summary>The site of each device.</summary>
+    public IReadOnlyDictionary<string, string> SiteOf { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Each KPI of the definition with its value for the period.</summary>
+    public IReadOnlyList<KpiResult> KpiResults { get; init; } = [];
+
+    /// <summary>The key signal per device, one mean per chart interval (time, value, setpoint when the signal has one).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(DateTimeOffset At, double Value, double? Setpoint)>> Signal { get; init; } =
+        new Dictionary<string, IReadOnlyList<(DateTimeOffset, double, double?)>>();
+
+    /// <summary>The money estimates: what each [U] value turns the period's events into.</summary>
+    public IReadOnlyList<MoneyEstimate> Money { get; init; } = [];
+
+    public sealed record MoneyEstimate(ValueDefinition Value, int Events, double Amount, IReadOnlyList<string> Devices);
+
     /// <param name="AvailablePercent">Share of the period's buckets with at least one good reading.</param>
     /// <param name="Silent">Time under a missing-data alert within the period.</param>
     public sealed record Device(string Name, double AvailablePercent, long GoodReadings, long NotGoodReadings, TimeSpan Silent);
@@ -52,7 +73,7 @@ public sealed record PilotReport(
     }
 
     /// <summary>Median lead time of the predictions that came true; null when none did.</summary>
-    public TimeSpan? MedianLeadTime => Percentile(Predictions.Where(p => p.LeadTime is not null).Select(p => p.LeadTime!.Value).Order().ToList(), 0.5);
+    public TimeSpan? MedianLeadTime => Kpis.MedianLeadTime(Predictions);
 
     /// <summary>The roadmap items each pilot serves (shared/CONTEXT.md, 2026-2030).</summary>
     public static string RoadmapItemOf(string pilot) => pilot switch
@@ -75,8 +96,10 @@ public sealed record PilotReport(
         // Availability: buckets with any good reading, per device.
         var buckets = (int)Math.Ceiling((to - from) / bucket);
         var covered = new Dictionary<string, (int Buckets, long Readings)>();
-        foreach (var (tags, row) in await RowsAsync(influx, $"SELECT count(*) FROM telemetry WHERE {where} GROUP BY time({(int)bucket.TotalMinutes}m), device", cancellationToken).ConfigureAwait(false))
+        var siteOf = new Dictionary<string, string>();
+        foreach (var (tags, row) in await RowsAsync(influx, $"SELECT count(*) FROM telemetry WHERE {where} GROUP BY time({(int)bucket.TotalMinutes}m), device, site", cancellationToken).ConfigureAwait(false))
         {
+            siteOf[tags["device"]] = tags.GetValueOrDefault("site", "");
             var readings = row.Skip(1).Sum(v => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0);
             var (b, r) = covered.GetValueOrDefault(tags["device"]);
             covered[tags["device"]] = (b + (readings > 0 ? 1 : 0), r + readings);
@@ -87,23 +110,35 @@ public sealed record PilotReport(
         var missingRules = rules.Where(r => r.Kind == RuleKind.Missing).Select(r => r.Id).ToHashSet();
         var devices = covered.Keys.Union(notGood.Keys).Order(StringComparer.Ordinal).Select(d => new Device(
             d,
-            100.0 * covered.GetValueOrDefault(d).Buckets / Math.Max(1, buckets),
+            Kpis.Availability(covered.GetValueOrDefault(d).Buckets, buckets),
             covered.GetValueOrDefault(d).Readings,
             notGood.GetValueOrDefault(d),
             Silent(recent.Where(a => a.Series.Device == d && missingRules.Contains(a.RuleId)), from, to))).ToList();
 
         var gateways = (await RowsAsync(influx, $"SHOW TAG VALUES FROM telemetry WITH KEY = \"gateway\" WHERE pilot = '{pilot}'", cancellationToken).ConfigureAwait(false))
             .Select(r => r.Row[1].GetString()!).ToHashSet();
-        var delivery = (await RowsAsync(influx, $"SELECT last(received), last(missing), last(dropped) FROM delivery WHERE time < {to.ToUnixTimeMilliseconds()}ms GROUP BY gateway", cancellationToken).ConfigureAwait(false))
-            .Where(r => gateways.Contains(r.Tags["gateway"]))
-            .Select(r => new Delivery(r.Tags["gateway"], r.Row[1].GetInt64(), r.Row[2].GetInt64(), r.Row[3].GetInt64()))
+        // Delivery within the period: the gateways' cumulative counters at its end minus those at its start.
+        var atTo = await CountersAsync(influx, to, cancellationToken).ConfigureAwait(false);
+        var atFrom = await CountersAsync(influx, from, cancellationToken).ConfigureAwait(false);
+        var delivery = atTo.Where(c => gateways.Contains(c.Key))
+            .Select(c => Kpis.DeliveryInPeriod(c.Key, atFrom.GetValueOrDefault(c.Key), c.Value))
             .OrderBy(d => d.Gateway, StringComparer.Ordinal)
             .ToList();
 
         var (predictions, unpredicted) = MatchPredictions(alerts, rules, pilot);
         return new PilotReport(pilot, RoadmapItemOf(pilot), from, to, bucket, devices, delivery, Figures(alerts, to), predictions, unpredicted,
-            await OutputAsync(influx, pilot, where, bucket, cancellationToken).ConfigureAwait(false));
+            await OutputAsync(influx, pilot, where, bucket, cancellationToken).ConfigureAwait(false))
+        {
+            AlertList = alerts.OrderBy(a => a.RaisedAt).ToList(),
+            SiteOf = siteOf,
+        };
     }
+
+    private static async Task<Dictionary<string, Counters>> CountersAsync(InfluxWriter influx, DateTimeOffset before, CancellationToken cancellationToken) =>
+        (await RowsAsync(influx, $"SELECT last(received), last(missing), last(dropped) FROM delivery WHERE time < {before.ToUnixTimeMilliseconds()}ms GROUP BY gateway", cancellationToken).ConfigureAwait(false))
+            .ToDictionary(r => r.Tags["gateway"], r => new Counters(Long(r.Row[1]), Long(r.Row[2]), Long(r.Row[3])));
+
+    private static long Long(JsonElement v) => v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
 
     private static TimeSpan Silent(IEnumerable<Alert> missing, DateTimeOffset from, DateTimeOffset to) =>
         missing.Aggregate(TimeSpan.Zero, (sum, a) =>
@@ -200,7 +235,7 @@ public sealed record PilotReport(
         sorted.Count == 0 ? null : sorted[(int)Math.Clamp(Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     /// <summary>Every row of every series, with its tags.</summary>
-    private static async Task<List<(Dictionary<string, string> Tags, List<JsonElement> Row)>> RowsAsync(InfluxWriter influx, string query, CancellationToken cancellationToken)
+    internal static async Task<List<(Dictionary<string, string> Tags, List<JsonElement> Row)>> RowsAsync(InfluxWriter influx, string query, CancellationToken cancellationToken)
     {
         using var doc = await influx.QueryAsync(query, cancellationToken).ConfigureAwait(false);
         var rows = new List<(Dictionary<string, string>, List<JsonElement>)>();

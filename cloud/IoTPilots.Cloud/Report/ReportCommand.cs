@@ -8,25 +8,36 @@ using IoTPilots.Rules;
 namespace IoTPilots.Cloud.Report;
 
 /// <summary>
-/// <c>IoTPilots.Cloud report --pilot aquaculture [--from ISO] [--to ISO] [--out report.md]</c>: the pilot
-/// evaluation report in Markdown. Without <c>--to</c>, up to now; without <c>--from</c>, the last 7 days, starting at
-/// the pilot's first reading in them. InfluxDB from the usual environment, the alert store from PILOTS_ALERT_DB, the
-/// rules from PILOTS_RULES. Exit 0 on success, 2 on bad arguments or an unreachable source, naming which.
+/// <c>IoTPilots.Cloud report --pilot aquaculture [--from ISO] [--to ISO] [--baseline-from ISO --baseline-to ISO]
+/// [--lang vi|en] [--format html|md|pdf] [--out report.html]</c>: the pilot evaluation report. HTML (default) is one
+/// self-contained page, with a CSV and a JSON of every figure beside it; PDF prints that page through headless
+/// Chromium; md is the short Markdown summary. Vietnamese by default. Without <c>--to</c>, up to now; without
+/// <c>--from</c>, the last 7 days, starting at the pilot's first reading in them. Pilot definitions from
+/// Report/pilots.yaml (or PILOTS_PILOTS), InfluxDB from the usual environment, the alert store from PILOTS_ALERT_DB,
+/// the rules from PILOTS_RULES. Exit 0 on success, 2 on bad arguments, a period with no data or an unreachable
+/// source, naming which, and then no file is written.
 /// </summary>
 public static class ReportCommand
 {
-    public const string Usage = "usage: report --pilot factory|port|aquaculture [--from 2026-11-01T00:00:00Z] [--to 2026-11-08T00:00:00Z] [--out report.md]";
+    public const string Usage = "usage: report --pilot aquaculture|factory|port [--from 2026-11-01T00:00:00Z] [--to 2026-11-08T00:00:00Z] [--baseline-from ISO --baseline-to ISO] [--lang vi|en] [--format html|md|pdf] [--out report.html]";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TimeProvider time)
+    /// <summary>Where headless Chromium is looked for, for --format pdf (PILOTS_CHROMIUM first).</summary>
+    public static readonly string[] ChromiumPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TimeProvider time) =>
+        RunAsync(args, output, error, time, Environment.GetEnvironmentVariable);
+
+    /// <param name="environment">The environment variables (tests pass their own).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TimeProvider time, Func<string, string?> environment)
     {
-        string? pilot = null, outFile = null;
-        DateTimeOffset? from = null, to = null;
+        string? pilot = null, outFile = null, lang = "vi", format = "html";
+        DateTimeOffset? from = null, to = null, baselineFrom = null, baselineTo = null;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
             switch (args[i])
             {
-                case "--pilot" when Pilots.IsKnown(value):
+                case "--pilot" when !string.IsNullOrWhiteSpace(value):
                     pilot = value;
                     break;
                 case "--from" when Time(value) is { } f:
@@ -35,11 +46,23 @@ public static class ReportCommand
                 case "--to" when Time(value) is { } t:
                     to = t;
                     break;
+                case "--baseline-from" when Time(value) is { } bf:
+                    baselineFrom = bf;
+                    break;
+                case "--baseline-to" when Time(value) is { } bt:
+                    baselineTo = bt;
+                    break;
+                case "--lang" when value is "vi" or "en":
+                    lang = value;
+                    break;
+                case "--format" when value is "html" or "md" or "pdf":
+                    format = value;
+                    break;
                 case "--out" when !string.IsNullOrWhiteSpace(value):
                     outFile = value;
                     break;
                 default:
-                    await error.WriteLineAsync($"report: bad or incomplete option '{args[i]}{(value is null ? "" : " " + value)}' (--pilot {string.Join("|", Pilots.All)}, --from/--to ISO-8601 UTC times, --out FILE)\n{Usage}").ConfigureAwait(false);
+                    await error.WriteLineAsync($"report: bad or incomplete option '{args[i]}{(value is null ? "" : " " + value)}' (--pilot P, --from/--to/--baseline-from/--baseline-to ISO-8601 UTC times, --lang vi|en, --format html|md|pdf, --out FILE)\n{Usage}").ConfigureAwait(false);
                     return 2;
             }
 
@@ -52,21 +75,56 @@ public static class ReportCommand
             return 2;
         }
 
+        var toGiven = to is not null;
         to ??= time.GetUtcNow();
         var fromGiven = from is not null;
         from ??= to.Value.AddDays(-7);
-        if (from >= to)
+        if (from == to)
         {
-            await error.WriteLineAsync($"report: --from {from:O} is not before --to {to:O}").ConfigureAwait(false);
+            await error.WriteLineAsync($"report: the period is empty (--from {from:O} equals --to)").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (from > to)
+        {
+            await error.WriteLineAsync($"report: --to {to:O} is before --from {from:O}").ConfigureAwait(false);
+            return 2;
+        }
+
+        if ((baselineFrom is null) != (baselineTo is null) || baselineFrom >= baselineTo)
+        {
+            await error.WriteLineAsync("report: a baseline needs both --baseline-from and --baseline-to, the first before the second").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (format == "pdf" && outFile is null)
+        {
+            await error.WriteLineAsync("report: --format pdf needs --out FILE").ConfigureAwait(false);
+            return 2;
+        }
+
+        string? chromium = null;
+        if (format == "pdf" && (chromium = Chromium(environment)) is null)
+        {
+            await error.WriteLineAsync($"report: --format pdf needs headless Chromium, not found at {string.Join(", ", ChromiumPaths)} (or PILOTS_CHROMIUM); install it, or write --format html and print that page from a browser (A4)").ConfigureAwait(false);
             return 2;
         }
 
         RulesOptions settings;
+        PilotDefinition definition;
         try
         {
-            settings = RulesOptions.FromEnvironment(Environment.GetEnvironmentVariable, worker: "1");
+            settings = RulesOptions.FromEnvironment(environment, worker: "1");
+            var definitions = PilotDefinitions.Load(environment("PILOTS_PILOTS") is { Length: > 0 } file ? file : PilotDefinitions.DefaultFile);
+            if (definitions.FirstOrDefault(d => d.Id == pilot) is not { } found)
+            {
+                await error.WriteLineAsync($"report: unknown pilot '{pilot}' (defined: {string.Join(", ", definitions.Select(d => d.Id))})\n{Usage}").ConfigureAwait(false);
+                return 2;
+            }
+
+            definition = found;
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or Config.ConfigException)
         {
             await error.WriteLineAsync($"report: {ex.Message}").ConfigureAwait(false);
             return 2;
@@ -83,7 +141,7 @@ public static class ReportCommand
         {
             var rules = RuleSet.Load(settings.RulesPath);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var influx = new InfluxWriter(http, InfluxEndpoint.FromEnvironment(Environment.GetEnvironmentVariable));
+            var influx = new InfluxWriter(http, InfluxEndpoint.FromEnvironment(environment));
             using var store = AlertStore.Open(alertDb, time);
             if (!fromGiven && await FirstReadingAsync(influx, pilot, from.Value, to.Value).ConfigureAwait(false) is { } first)
             {
@@ -91,41 +149,133 @@ public static class ReportCommand
                 from = first;
             }
 
-            var report = await PilotReport.BuildAsync(influx, store, rules, pilot, from.Value, to.Value, CancellationToken.None).ConfigureAwait(false);
-            var markdown = Markdown(report, time.GetUtcNow());
-            if (outFile is null)
+            if (!toGiven && await LastReadingAsync(influx, pilot, from.Value, to.Value).ConfigureAwait(false) is { } last && last > from)
             {
-                await output.WriteAsync(markdown).ConfigureAwait(false);
-            }
-            else
-            {
-                await File.WriteAllTextAsync(outFile, markdown).ConfigureAwait(false);
-                await output.WriteLineAsync($"report: {outFile}").ConfigureAwait(false);
+                // Without --to: up to the pilot's last reading, so that time after a demo or a pilot ended is not counted as missing data.
+                to = last;
             }
 
-            return 0;
+            var report = await PilotEvaluation.BuildAsync(influx, store, rules, definition, from.Value, to.Value, CancellationToken.None).ConfigureAwait(false);
+            if (report.Devices.Count == 0 && report.AlertList.Count == 0)
+            {
+                await error.WriteLineAsync($"report: no data for pilot '{pilot}' from {from:O} to {to:O} (no reading and no alert); nothing written").ConfigureAwait(false);
+                return 2;
+            }
+
+            var baseline = baselineFrom is { } bf2 && baselineTo is { } bt2
+                ? await PilotEvaluation.BuildAsync(influx, store, rules, definition, bf2, bt2, CancellationToken.None).ConfigureAwait(false)
+                : null;
+            return await WriteAsync(report, baseline, new ReportText(lang), format, outFile, chromium, output, error, time.GetUtcNow()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is FormatException or HttpRequestException or InfluxUnavailableException or InfluxRejectedException
-            or Config.ConfigException or InvalidDataException or InvalidOperationException or IOException or TaskCanceledException)
+            or Config.ConfigException or InvalidDataException or InvalidOperationException or IOException or TaskCanceledException or System.ComponentModel.Win32Exception)
         {
             await error.WriteLineAsync($"report: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
     }
 
-    /// <summary>The time of the pilot's first reading in the period, to the minute; null when there is none.</summary>
-    private static async Task<DateTimeOffset?> FirstReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to)
+    private static async Task<int> WriteAsync(PilotReport report, PilotReport? baseline, ReportText text, string format, string? outFile, string? chromium, TextWriter output, TextWriter error, DateTimeOffset now)
     {
-        using var doc = await influx.QueryAsync(
-            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time ASC LIMIT 1",
-            CancellationToken.None).ConfigureAwait(false);
-        if (!doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series))
+        if (format == "md")
         {
-            return null;
+            var markdown = Markdown(report, now);
+            if (outFile is null)
+            {
+                await output.WriteAsync(markdown).ConfigureAwait(false);
+                return 0;
+            }
+
+            await File.WriteAllTextAsync(outFile, markdown).ConfigureAwait(false);
+            await output.WriteLineAsync($"report: {outFile}").ConfigureAwait(false);
+            return 0;
         }
 
-        var ms = series[0].GetProperty("values")[0][0].GetInt64();
-        return DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000));
+        var html = ReportHtml.Render(report, baseline, text, now);
+        if (outFile is null)
+        {
+            await output.WriteAsync(html).ConfigureAwait(false);
+            return 0;
+        }
+
+        var figures = ReportFigures.Of(report, baseline);
+        var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outFile))!, Path.GetFileNameWithoutExtension(outFile));
+        var htmlFile = format == "html" ? outFile : stem + ".html";
+        await File.WriteAllTextAsync(htmlFile, html).ConfigureAwait(false);
+        await File.WriteAllTextAsync(stem + ".csv", ReportFigures.Csv(figures)).ConfigureAwait(false);
+        await File.WriteAllTextAsync(stem + ".json", ReportFigures.Json(report, baseline, figures)).ConfigureAwait(false);
+        if (format == "pdf" && !await PrintPdfAsync(chromium!, htmlFile, outFile, error).ConfigureAwait(false))
+        {
+            return 2;
+        }
+
+        await output.WriteLineAsync($"report: {outFile} (figures: {stem}.csv, {stem}.json)").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static string? Chromium(Func<string, string?> environment) =>
+        environment("PILOTS_CHROMIUM") is { Length: > 0 } configured
+            ? (File.Exists(configured) ? configured : null)
+            : ChromiumPaths.FirstOrDefault(File.Exists);
+
+    /// <summary>Prints the HTML to an A4 PDF with headless Chromium (the page's @page rule sets A4).</summary>
+    private static async Task<bool> PrintPdfAsync(string chromium, string htmlFile, string pdfFile, TextWriter error)
+    {
+        var profile = Directory.CreateTempSubdirectory("pilots-report-chromium-").FullName;
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(chromium) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer", $"--user-data-dir={profile}", $"--print-to-pdf={Path.GetFullPath(pdfFile)}", new Uri(Path.GetFullPath(htmlFile)).AbsoluteUri })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await error.WriteLineAsync($"report: Chromium did not print {htmlFile} within 2 minutes").ConfigureAwait(false);
+                return false;
+            }
+
+            if (process.ExitCode != 0 || !File.Exists(pdfFile))
+            {
+                await error.WriteLineAsync($"report: Chromium could not print {htmlFile} to {pdfFile} (exit {process.ExitCode}): {(await stderr.ConfigureAwait(false)).Trim()}").ConfigureAwait(false);
+                return false;
+            }
+
+            return true;
+        }
+        finally
+        {
+            Directory.Delete(profile, recursive: true);
+        }
+    }
+
+    /// <summary>The start of the minute of the pilot's first reading in the period; null when there is none.</summary>
+    private static async Task<DateTimeOffset?> FirstReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to) =>
+        await ReadingAsync(influx, pilot, from, to, "ASC").ConfigureAwait(false) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000)) : null;
+
+    /// <summary>The end of the minute of the pilot's last reading in the period (at most <paramref name="to"/>); null when there is none.</summary>
+    private static async Task<DateTimeOffset?> LastReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to) =>
+        await ReadingAsync(influx, pilot, from, to, "DESC").ConfigureAwait(false) is { } ms && DateTimeOffset.FromUnixTimeMilliseconds(ms - (ms % 60_000) + 60_000) is var end
+            ? (end < to ? end : to)
+            : null;
+
+    /// <summary>The time (Unix ms) of the pilot's first (ASC) or last (DESC) reading in the period; null when there is none.</summary>
+    private static async Task<long?> ReadingAsync(InfluxWriter influx, string pilot, DateTimeOffset from, DateTimeOffset to, string order)
+    {
+        using var doc = await influx.QueryAsync(
+            $"SELECT * FROM telemetry WHERE pilot = '{pilot}' AND time >= {from.ToUnixTimeMilliseconds()}ms AND time < {to.ToUnixTimeMilliseconds()}ms ORDER BY time {order} LIMIT 1",
+            CancellationToken.None).ConfigureAwait(false);
+        return doc.RootElement.GetProperty("results")[0].TryGetProperty("series", out var series) ? series[0].GetProperty("values")[0][0].GetInt64() : null;
     }
 
     private static DateTimeOffset? Time(string? text) =>
@@ -160,7 +310,7 @@ public static class ReportCommand
         Table(md, ["device", "available", "good readings", "not good", "silent"],
             r.Devices.Select(d => new[] { d.Name, $"{d.AvailablePercent.ToString("0.#", inv)} %", $"{d.GoodReadings}", $"{d.NotGoodReadings}", PilotReport.Hours(d.Silent) }));
         md.AppendLine();
-        md.AppendLine("## Delivery (since each gateway started)");
+        md.AppendLine("## Delivery (in the period)");
         md.AppendLine();
         Table(md, ["gateway", "received", "missing", "dropped by the edge", "complete"],
             r.Gateways.Select(g => new[] { g.Gateway, $"{g.Received}", $"{g.Missing}", $"{g.Dropped}", $"{g.CompletePercent.ToString("0.##", inv)} %" }));

@@ -43,6 +43,21 @@ public sealed class RuleSetTests : IDisposable
     [InlineData("{ id: a, kind: threshold, field: x, above: one, severity: info, source: s }", "rules[0].above", "one")]
     [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: info, source: s, message: { en: 'too {high}', vi: 'cao' } }", "rules[0].message.en", "unknown placeholder {high}")]
     [InlineData("{ id: a, kind: threshold, field: x, above: 1, severity: info, source: s, message: { en: 'high' } }", "rules[0].message", "vi")]
+    [InlineData("{ id: a, kind: composite, severity: info, source: s }", "rules[0]", "exactly one of 'all' or 'any'")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }], any: [{ field: y, below: 1 }], severity: info, source: s }", "rules[0]", "exactly one of 'all' or 'any'")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }], severity: info, source: s }", "rules[0].all", "at least two conditions")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }, { field: y }], severity: info, source: s }", "rules[0].all[1]", "exactly one of 'below' or 'above'")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }, { field: y, above: 1, hold: soon }], severity: info, source: s }", "rules[0].all[1].hold", "expected a duration")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }, { field: y, above: 1, window: 10s }], severity: info, source: s }", "rules[0].all[1].window", "under 30 s")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }, { field: y_*, above: 1 }], severity: info, source: s }", "rules[0].all[1].field", "no pattern")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1 }, { field: y, above: 1, devices: all }], severity: info, source: s }", "rules[0].all[1].devices", "per site")]
+    [InlineData("{ id: a, kind: composite, per: pond, all: [{ field: x, below: 1 }, { field: y, above: 1 }], severity: info, source: s }", "rules[0].per", "unknown scope 'pond'")]
+    [InlineData("{ id: a, kind: composite, field: x, all: [{ field: x, below: 1 }, { field: y, above: 1 }], severity: info, source: s }", "rules[0].field", "takes no 'field'")]
+    [InlineData("{ id: a, kind: composite, hold: 1m, all: [{ field: x, below: 1 }, { field: y, above: 1 }], severity: info, source: s }", "rules[0].hold", "put it on each condition")]
+    [InlineData("{ id: a, kind: composite, all: [{ field: x, below: 1, clear: 0.5 }, { field: y, above: 1 }], severity: info, source: s }", "rules[0].all[0].clear", "wrong side")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, all: [], severity: info, source: s }", "rules[0].all", "for composite rules")]
+    [InlineData("{ id: a, kind: threshold, field: x, above: 1, clear_hold: -1m, severity: info, source: s }", "rules[0].clear_hold", "expected a duration")]
+    [InlineData("{ id: a, kind: missing, field: x, after: 1m, clear_hold: 1m, severity: info, source: s }", "rules[0].clear_hold", "takes no 'clear_hold'")]
     public void A_mistake_in_a_rules_file_names_the_file_line_and_field(string rule, string field, string problem)
     {
         var ex = Assert.Throws<ConfigException>(() => RuleSet.Parse($"rules:\n  - {rule}\n", "site-rules.yaml"));
@@ -91,5 +106,49 @@ public sealed class RuleSetTests : IDisposable
         var ex = Assert.Throws<ConfigException>(() => RuleSet.Load(Path.Combine(_dir, "nope.yaml")));
 
         Assert.Contains("nope.yaml", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{ name: nh3, unit: mg/L, expr: 'tan * (1 +', source: s }", "derived[0].expr", "ends too early")]
+    [InlineData("{ name: nh3, unit: mg/L, expr: 'tan * frac(ph)', source: s }", "derived[0].expr", "unknown function 'frac'")]
+    [InlineData("{ name: nh3, unit: mg/L, expr: '2 * 3', source: s }", "derived[0].expr", "reads no field")]
+    [InlineData("{ name: nh3, unit: mg/L, expr: 'nh3 * 2', source: s }", "derived[0].expr", "from itself")]
+    [InlineData("{ name: NH3, unit: mg/L, expr: 'tan', source: s }", "derived[0].name", "not a field name")]
+    [InlineData("{ name: nh3, expr: 'tan', source: s }", "derived[0]", "unit")]
+    [InlineData("{ name: nh3, unit: mg/L, expr: 'tan', max_age: 0s, source: s }", "derived[0].max_age", "longer than 0")]
+    [InlineData("{ name: nh3, unit: mg/L, expr: 'tan', formula: x, source: s }", "derived[0].formula", "unknown field")]
+    [InlineData("{ name: r, unit: K/MW, expr: 'power_kw@meter / 2', source: s }", "derived[0].expr", "needs one of its own")]
+    [InlineData("{ name: r, unit: K/MW, expr: 'dt / power_kw@', source: s }", "derived[0].expr", "suffix after '@'")]
+    public void A_mistake_in_a_derived_signal_names_the_file_line_and_field(string derived, string field, string problem)
+    {
+        var ex = Assert.Throws<ConfigException>(() => RuleSet.Parse($"derived:\n  - {derived}\nrules: []\n", "site-rules.yaml"));
+
+        Assert.StartsWith("site-rules.yaml:2:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(field, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Derived_signals_have_unique_names_and_are_computed_from_measured_fields_only()
+    {
+        var twice = Assert.Throws<ConfigException>(() => RuleSet.Parse("derived:\n  - { name: a, unit: x, expr: 'b', source: s }\n  - { name: a, unit: x, expr: 'c', source: s }\nrules: []\n", "f.yaml"));
+        var chained = Assert.Throws<ConfigException>(() => RuleSet.Parse("derived:\n  - { name: a, unit: x, expr: 'b', source: s }\n  - { name: c, unit: x, expr: 'a * 2', source: s }\nrules: []\n", "f.yaml"));
+
+        Assert.Contains("f.yaml:3:", twice.Message, StringComparison.Ordinal);
+        Assert.Contains("already declared", twice.Message, StringComparison.Ordinal);
+        Assert.Contains("'a' is itself derived", chained.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_shipped_rules_watch_aerators_with_a_composite_and_ammonia_through_its_derived_toxic_share()
+    {
+        var book = RuleSet.Load(RuleSet.DefaultFile);
+
+        var aerator = Assert.Single(book, r => r.Id == "aerator-failure");
+        Assert.Equal(["do_mg_l", "aerator_current_a"], aerator.Composite!.Parts.Select(p => p.Field));
+        Assert.True(aerator.Composite.All);
+        var nh3 = Assert.Single(book.Derived, d => d.Name == "nh3_n_mg_l");
+        Assert.Equal(["tan_mg_l", "temp_c", "ph", "salinity_ppt"], nh3.Expression.Fields);
+        Assert.Contains(book, r => r is { Id: "nh3-high", Field: "nh3_n_mg_l" });
     }
 }

@@ -13,7 +13,7 @@ public sealed class RulesOnSimulatorTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 23, 1, 0, 0, TimeSpan.Zero);
 
-    private static IReadOnlyList<Rule> Rules()
+    private static RuleBook Rules()
     {
         var repo = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(repo!.FullName, "IoTPilots.sln")))
@@ -21,7 +21,7 @@ public sealed class RulesOnSimulatorTests
             repo = repo.Parent;
         }
 
-        return [.. RuleSet.Load(RuleSet.DefaultFile), .. RuleSet.Load(Path.Combine(repo.FullName, "deploy", "local", "demo-rules.yaml"))];
+        return RuleSet.Load(RuleSet.DefaultFile).With(RuleSet.Load(Path.Combine(repo.FullName, "deploy", "local", "demo-rules.yaml")));
     }
 
     /// <summary>Steps the fleet a second at a time and feeds every device's readings to the engine at the demo's poll intervals.</summary>
@@ -46,7 +46,7 @@ public sealed class RulesOnSimulatorTests
             {
                 foreach (var (id, tank) in fleet.Tanks)
                 {
-                    Publish(Pilots.Aquaculture, id, now, ("do_mg_l", tank.DissolvedOxygen), ("temp_c", tank.Temperature), ("ph", tank.Ph), ("tan_mg_l", tank.Tan), ("no2_mg_l", tank.Nitrite));
+                    Publish(Pilots.Aquaculture, id, now, [.. FleetSignals.Tank(tank).Select(s => (s.Key, s.Value))]);
                 }
             }
 
@@ -58,9 +58,15 @@ public sealed class RulesOnSimulatorTests
                 }
 
                 Publish(Pilots.Factory, "mill-1", now, ("vib_mm_s", fleet.Mill.Vibration), ("motor_speed_rpm", fleet.Mill.MotorSpeedRpm));
+            }
+
+            if (second % 5 == 0)
+            {
+                // As the simulator serves them: the furnace PLC (cooling water, shell) and the energy meter.
                 foreach (var (id, furnace) in fleet.Furnaces)
                 {
-                    Publish(Pilots.Factory, id, now, [.. furnace.ShellTemps.Select((c, i) => ($"shell_temp_{i + 1}_c", c))]);
+                    Publish(Pilots.Factory, $"{id}-aux", now, [.. FleetSignals.Aux(furnace).Select(s => (s.Key, s.Value))]);
+                    Publish(Pilots.Factory, $"{id}-meter", now, [.. FleetSignals.Meter(furnace).Select(s => (s.Key, s.Value))]);
                 }
             }
 
@@ -89,6 +95,34 @@ public sealed class RulesOnSimulatorTests
         Assert.Equal("tank-03", critical.Series.Device);
         Assert.True(falling.At < critical.At - TimeSpan.FromMinutes(3), $"slope alert at {falling.At - Start}, level alert at {critical.At - Start}");
         Assert.All(events, e => Assert.Equal("tank-03", e.Series.Device));
+    }
+
+    [Fact]
+    public void An_aerator_failure_raises_the_composite_alert_on_its_tank_before_dissolved_oxygen_reaches_3_mg_l()
+    {
+        var events = Run("aerator-failure", TimeSpan.FromMinutes(15)).Where(e => e.Transition == AlertTransition.Raised).ToList();
+
+        var composite = Assert.Single(events, e => e.RuleId == "aerator-failure");
+        var critical = Assert.Single(events, e => e.RuleId == "do-critical");
+        Assert.Equal("tank-03", composite.Series.Device);
+        // do-critical's Since is when DO first read below 3 mg/L.
+        Assert.True(composite.At < critical.Since - TimeSpan.FromMinutes(3), $"composite at {composite.At - Start}, DO below 3 mg/L at {critical.Since - Start}");
+        Assert.All(composite.Evidence!.Parts, p => Assert.True(p.Held, p.Condition));
+        Assert.Contains("aerator_current_a < 0.5 (0): held for", composite.Message.En, StringComparison.Ordinal);
+        Assert.DoesNotContain(events, e => e.RuleId == "farm-power-failure");
+    }
+
+    [Fact]
+    public void A_cooling_fault_raises_the_cooling_alert_on_its_furnace_from_delta_t_per_mw()
+    {
+        var events = Run("cooling-fault", TimeSpan.FromMinutes(10)).Where(e => e.Transition == AlertTransition.Raised).ToList();
+
+        var cooling = Assert.Single(events);
+        Assert.Equal(("furnace-cooling-low", "furnace-1-aux"), (cooling.RuleId, cooling.Series.Device));
+        // The flow halves from 30 s to 60 s; ΔT follows with a minute's lag; the rule holds 2 min.
+        Assert.True(cooling.At < Start + TimeSpan.FromMinutes(5), $"raised at {cooling.At - Start}");
+        Assert.InRange(cooling.Value!.Value, 13.5, 20);
+        Assert.Equal(["cooling_out_temp_c", "cooling_in_temp_c", "power_kw@meter"], cooling.Evidence!.Inputs.Select(i => i.Field));
     }
 
     [Fact]
