@@ -88,15 +88,10 @@ public static class AlertApi
         [FromServices] TimeProvider time,
         CancellationToken cancellation)
     {
-        var (alertId, body, bad) = await ReadPostAsync(id, request, cancellation);
+        var (alertId, body, bad) = await ReadVisiblePostAsync(id, request, store, access, cancellation);
         if (bad is not null)
         {
             return bad;
-        }
-
-        if (Visible(request.HttpContext, store, access, alertId) is null)
-        {
-            return NotFound(alertId);
         }
 
         if (ParseAcknowledgement(body, out var note) is { } error)
@@ -105,23 +100,11 @@ public static class AlertApi
         }
 
         var (by, via) = Actor(request.HttpContext);
-        try
-        {
-            // With notifications on, those who were told hear who took it, in the same transaction.
-            var notifier = request.HttpContext.RequestServices.GetService<AlertNotifier>();
-            var alert = notifier is not null
-                ? notifier.Acknowledge(alertId, by, note, time.GetUtcNow(), via)
-                : store.Acknowledge(alertId, by, note, time.GetUtcNow(), via, null);
-            return Results.Json(AlertJson.From(alert, store), Json);
-        }
-        catch (KeyNotFoundException ex)
-        {
-            return Error(StatusCodes.Status404NotFound, ex.Message);
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Error(StatusCodes.Status409Conflict, ex.Message);
-        }
+        // With notifications on, those who were told hear who took it, in the same transaction.
+        var notifier = request.HttpContext.RequestServices.GetService<AlertNotifier>();
+        return Change(store, () => notifier is not null
+            ? notifier.Acknowledge(alertId, by, note, time.GetUtcNow(), via)
+            : store.Acknowledge(alertId, by, note, time.GetUtcNow(), via, null));
     }
 
     /// <summary>Shelves an alert: its rule and series notify no one until the time is up (the alert is still recorded).</summary>
@@ -133,15 +116,10 @@ public static class AlertApi
         [FromServices] TimeProvider time,
         CancellationToken cancellation)
     {
-        var (alertId, body, bad) = await ReadPostAsync(id, request, cancellation);
+        var (alertId, body, bad) = await ReadVisiblePostAsync(id, request, store, access, cancellation);
         if (bad is not null)
         {
             return bad;
-        }
-
-        if (Visible(request.HttpContext, store, access, alertId) is null)
-        {
-            return NotFound(alertId);
         }
 
         var (by, _) = Actor(request.HttpContext);
@@ -156,10 +134,34 @@ public static class AlertApi
             return Error(StatusCodes.Status409Conflict, "notifications do not run in this process (the rules engine runs on another worker); shelve there");
         }
 
+        return Change(store, () => notifier.Shelve(alertId, by, reason, time.GetUtcNow().AddMinutes(minutes)));
+    }
+
+    /// <summary>
+    /// The id and body of a POST on one alert the caller may see, or the 400, 413 or 404 to answer (another site's
+    /// alert is answered as one that does not exist).
+    /// </summary>
+    private static async Task<(long Id, byte[] Body, IResult? Error)> ReadVisiblePostAsync(string id, HttpRequest request, AlertStore store, ISiteAccess access, CancellationToken cancellation)
+    {
+        if (ParseId(id, out var alertId) is { } bad)
+        {
+            return (0, [], bad);
+        }
+
+        if (await ReadBodyAsync(request, cancellation) is not { } body)
+        {
+            return (alertId, [], Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes"));
+        }
+
+        return Visible(request.HttpContext, store, access, alertId) is null ? (alertId, [], NotFound(alertId)) : (alertId, body, null);
+    }
+
+    /// <summary>Runs a change on one alert and answers it as JSON: 404 when it is gone, 409 when its state forbids the change.</summary>
+    private static IResult Change(AlertStore store, Func<Alert> change)
+    {
         try
         {
-            var alert = notifier.Shelve(alertId, by, reason, time.GetUtcNow().AddMinutes(minutes));
-            return Results.Json(AlertJson.From(alert, store), Json);
+            return Results.Json(AlertJson.From(change(), store), Json);
         }
         catch (KeyNotFoundException ex)
         {
@@ -169,19 +171,6 @@ public static class AlertApi
         {
             return Error(StatusCodes.Status409Conflict, ex.Message);
         }
-    }
-
-    /// <summary>The id and body of a POST on one alert, or the 400 or 413 to answer.</summary>
-    private static async Task<(long Id, byte[] Body, IResult? Error)> ReadPostAsync(string id, HttpRequest request, CancellationToken cancellation)
-    {
-        if (ParseId(id, out var alertId) is { } bad)
-        {
-            return (0, [], bad);
-        }
-
-        return await ReadBodyAsync(request, cancellation) is { } body
-            ? (alertId, body, null)
-            : (alertId, [], Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes"));
     }
 
     /// <returns>null when the body is a valid shelf, else an error naming the field.</returns>

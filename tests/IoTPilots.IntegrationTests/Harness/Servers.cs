@@ -193,30 +193,7 @@ public sealed class Servers : IAsyncLifetime
         _processes.Add(process);
     }
 
-    private async Task WaitForPortAsync(int port, string name)
-    {
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                if (_processes[^1].HasExited)
-                {
-                    throw new InvalidOperationException($"{name} exited with code {_processes[^1].ExitCode} before listening on {port}");
-                }
-
-                using var client = new TcpClient();
-                try
-                {
-                    await client.ConnectAsync(IPAddress.Loopback, port);
-                    return true;
-                }
-                catch (SocketException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(60),
-            $"{name} listening on 127.0.0.1:{port}");
-    }
+    private Task WaitForPortAsync(int port, string name) => Listening.WaitAsync(_processes[^1], port, name, TimeSpan.FromSeconds(60));
 
     /// <summary>Stops a started server (index 0: mosquitto, 1: influxd) for fault tests.</summary>
     public Task DisposeAsync()

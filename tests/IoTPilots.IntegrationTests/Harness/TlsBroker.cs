@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using IoTPilots.Cloud.Provisioning;
 using IoTPilots.Mqtt;
 
@@ -75,23 +73,7 @@ public sealed class TlsBroker : IAsyncDisposable
         var broker = new TlsBroker(dir, port, certPort, process, log);
         foreach (var p in new[] { port, certPort })
         {
-            await Eventually.TrueAsync(
-                async () =>
-                {
-                    Assert.False(process.HasExited, $"mosquitto exited with {(process.HasExited ? process.ExitCode : 0)}: {string.Join('\n', log)}");
-                    using var client = new TcpClient();
-                    try
-                    {
-                        await client.ConnectAsync(IPAddress.Loopback, p);
-                        return true;
-                    }
-                    catch (SocketException)
-                    {
-                        return false;
-                    }
-                },
-                TimeSpan.FromSeconds(30),
-                $"the TLS mosquitto on 127.0.0.1:{p}");
+            await Listening.WaitAsync(process, p, "the TLS mosquitto", TimeSpan.FromSeconds(30), () => string.Join('\n', log));
         }
 
         return broker;
