@@ -17,6 +17,11 @@ if (args is ["bench", "uplink", .. var benchArgs])
     return await IoTPilots.Edge.Bench.UplinkBench.RunAsync(benchArgs, Console.Out);
 }
 
+if (args is ["bench", "modbus", .. var modbusArgs])
+{
+    return await IoTPilots.Edge.Bench.ModbusBench.RunAsync(modbusArgs, Console.Out, Console.Error);
+}
+
 if (args is ["probe", .. var probeArgs])
 {
     return await ProbeCommand.RunAsync(probeArgs, new SystemSerialPorts(), Console.Out, Console.Error);

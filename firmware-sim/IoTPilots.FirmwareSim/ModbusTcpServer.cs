@@ -25,6 +25,11 @@ public sealed class ModbusTcpServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    private long _requests;
+
+    /// <summary>Requests answered so far (benches count the master's transactions with it).</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
     /// <summary>When set, the server swallows requests to these units without answering (a dead slave).</summary>
     public ConcurrentDictionary<byte, bool> Silent { get; } = new();
 
@@ -89,6 +94,7 @@ public sealed class ModbusTcpServer : IAsyncDisposable
                         ? slave.Handle(pdu)
                         : [(byte)(pdu[0] | 0x80), (byte)ExceptionCode.GatewayTargetFailedToRespond];
                     await stream.WriteAsync(Mbap.Frame(tid, unit, response), cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref _requests);
                 }
             }
             catch (Exception ex) when (ex is IOException or EndOfStreamException or ModbusFrameException or OperationCanceledException or SocketException)

@@ -47,6 +47,13 @@ if (args is ["alert-latency", .. var latencyArgs])
     }
 }
 
+if (args is ["modbus-farm", .. var farmArgs])
+{
+    using var stopFarm = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopFarm.Cancel(); };
+    return await ModbusFarmCommand.RunAsync(farmArgs, Console.Out, Console.Error, stopFarm.Token);
+}
+
 if (args is ["relay", .. var relayArgs])
 {
     return await RelayCommand.RunAsync(relayArgs, Console.Out, Console.Error);

@@ -59,6 +59,7 @@ public sealed class ScaleOutTests(Servers servers)
         await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
         var probes = await WaitSubscribedAsync(workers, publisher, gateway);
         var stats = workers.Select(w => w.Services.GetRequiredService<IngestionStats>()).ToList();
+        var probesSeen = stats.Sum(s => s.Messages);
 
         const int count = 600;
         var start = DateTimeOffset.UtcNow.AddMinutes(-1);
@@ -74,9 +75,11 @@ public sealed class ScaleOutTests(Servers servers)
             $"all {count} messages in the ledger");
         var points = await influx.RowsAsync($"SELECT count(vib_mm_s) FROM telemetry WHERE gateway = '{gateway}' AND time > '{start.AddSeconds(-1):O}'");
         Assert.Equal(count, (long)points.Single()["count"].GetDouble());
-        // Exactly once: the workers between them received each message (and each probe) once, and shared the load.
-        await Eventually.TrueAsync(() => Task.FromResult(stats.Sum(s => s.Messages) >= count + probes), TimeSpan.FromSeconds(30), "the last probes");
-        Assert.Equal(count + probes, stats.Sum(s => s.Messages));
+        // Exactly once: the workers between them received each message once, and shared the load. A probe the broker
+        // acknowledged may still have gone only to another test's subscriber of the same topics (one full run waited
+        // for such a probe in vain), so the probes bound the count from both sides instead of fixing it.
+        await Eventually.TrueAsync(() => Task.FromResult(stats.Sum(s => s.Messages) >= count + probesSeen), TimeSpan.FromSeconds(30), "the messages at the workers");
+        Assert.InRange(stats.Sum(s => s.Messages), count + probesSeen, count + probes);
         Assert.True(stats.Count(s => s.Messages > 1) >= 2, $"messages per worker: {string.Join(", ", stats.Select(s => s.Messages))}");
         foreach (var w in workers)
         {

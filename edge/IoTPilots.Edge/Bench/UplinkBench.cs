@@ -20,7 +20,7 @@ namespace IoTPilots.Edge.Bench;
 /// at <c>--via</c> when given, while <c>mosquitto_sub</c> on the broker itself counts what arrives and when.
 /// Phases: live at 500 messages/s; the largest burst the window carries; a 10,000-message backlog under 10
 /// live messages/s; and the same burst on loopback, without the relay. The queue runs without fsync here, so
-/// the figures are the uplink's; <c>bench edge</c> measures the disk. Timings live here, never in tests.
+/// the figures are the uplink's; <c>bench edge-codec</c> measures the disk. Timings live here, never in tests.
 /// </summary>
 public static class UplinkBench
 {
