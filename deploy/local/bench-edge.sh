@@ -42,6 +42,7 @@ bench_edge_main() {
       sleep "$warm"
       kill -0 "$edge" 2>/dev/null || { tail -n 20 "$dir/logs/edge-$run.log" >&2; die "the edge agent exited (log: $dir/logs/edge-$run.log)"; }
       local t0 s0 t1 s1 rss=0 r anon file
+      local w0=$EPOCHREALTIME
       t0=$(bench_edge_ticks "$edge"); s0=$(bench_edge_served "$dir")
       for _ in $(seq 1 "$window"); do
         sleep 1
@@ -49,11 +50,13 @@ bench_edge_main() {
         [ "$r" -le "$rss" ] || rss=$r
       done
       t1=$(bench_edge_ticks "$edge"); s1=$(bench_edge_served "$dir")
+      local elapsed
+      elapsed=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$w0" "$EPOCHREALTIME")
       kill -TERM "$edge"; wait "$edge" 2>/dev/null || true
       # RSS splits into the agent's own memory (anonymous: heap, stacks, JIT code) and pages of the runtime's and
       # framework's files it maps, which the kernel shares and can evict; both are printed.
       python3 -c 'import json,sys; t,w,rss,s,tck,a,f=map(float,sys.argv[1:8]); print(json.dumps({"cpuPctOfOneCore": round(100*t/tck/w,1), "rssMb": round(rss/1024,1), "rssAnonMb": round(a/1024,1), "rssFileMb": round(f/1024,1), "pollsPerS": round(s/w,1)}))' \
-        "$(( t1 - t0 ))" "$window" "$rss" "$(( s1 - s0 ))" "$tck" "$anon" "$file" | tee -a "$dir/runs.jsonl" | sed "s/^/  run $run: /" >&2
+        "$(( t1 - t0 ))" "$elapsed" "$rss" "$(( s1 - s0 ))" "$tck" "$anon" "$file" | tee -a "$dir/runs.jsonl" | sed "s/^/  run $run: /" >&2
       dotnet "$(bin_dll edge/IoTPilots.Edge)" bench modbus --address "127.0.0.1:$first_port" --registers "$registers" --seconds 5 \
         | awk '/^modbus-tps/ {print "{\"modbusTps\": " $2 "}"}' | tee -a "$dir/runs.jsonl" | sed "s/^/  run $run: /" >&2
     done
