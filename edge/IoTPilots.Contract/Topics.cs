@@ -3,7 +3,8 @@ namespace IoTPilots.Contract;
 /// <summary>
 /// MQTT topic layout, version 1:
 /// <c>pilots/v1/{site}/{gateway}/{device}/telemetry</c> for readings and
-/// <c>pilots/v1/{site}/{gateway}/status</c> (retained) for the gateway's own state.
+/// <c>pilots/v1/{site}/{gateway}/status</c> (retained) for the gateway's own state;
+/// <c>pilots/v1/{site}/{gateway}/command</c> and <c>.../command/result</c> for commands and their answers.
 /// </summary>
 public static class Topics
 {
@@ -30,6 +31,20 @@ public static class Topics
         CheckSegment(gateway, nameof(gateway));
         return $"{Root}/{Version}/{site}/{gateway}/status";
     }
+
+    /// <summary>Commands from the cloud to one gateway (<see cref="CommandMessage"/>); never retained, so a command is never replayed by the broker.</summary>
+    public static string Command(string site, string gateway)
+    {
+        CheckSegment(site, nameof(site));
+        CheckSegment(gateway, nameof(gateway));
+        return $"{Root}/{Version}/{site}/{gateway}/command";
+    }
+
+    /// <summary>The gateway's answers to commands (<see cref="CommandResult"/>).</summary>
+    public static string CommandResult(string site, string gateway) => Command(site, gateway) + "/result";
+
+    /// <summary>Subscription filter that matches every gateway's command results.</summary>
+    public const string AllCommandResults = Root + "/" + Version + "/+/+/command/result";
 
     /// <summary>Splits a telemetry topic into its site, gateway and device, or returns false.</summary>
     public static bool TryParseTelemetry(string topic, out string site, out string gateway, out string device)

@@ -150,6 +150,11 @@ public static class InventoryLoader
             {
                 throw d.Error($"signal '{duplicate.Key}' is defined twice (profile and registers together?)");
             }
+
+            if (signals.FirstOrDefault(s => s.Write?.Lock is { } l && signals.All(o => o.Name != l)) is { } unlocked)
+            {
+                throw d.Error($"signal '{unlocked.Name}': its write lock '{unlocked.Write!.Lock}' is not a signal of this device");
+            }
         }
         else
         {
@@ -224,7 +229,7 @@ public static class InventoryLoader
         var signals = new List<SignalDefinition>();
         foreach (var r in list.Items())
         {
-            r.AllowOnly("name", "table", "address", "type", "order", "scale", "offset", "unit", "deadband", "bit", "length", "bad_value");
+            r.AllowOnly("name", "table", "address", "type", "order", "scale", "offset", "unit", "deadband", "bit", "length", "bad_value", "write");
             var nameNode = r.Required("name");
             var name = nameNode.AsString();
             if (!Identifiers.IsValidField(name))
@@ -262,6 +267,7 @@ public static class InventoryLoader
                 BitIndex = r.Int("bit", 0, 15, 0),
                 Length = length,
                 BadValues = r.Optional("bad_value") is { } bad ? BadValueList(bad) : [],
+                Write = r.Optional("write") is { } write ? LoadWrite(write, table, type) : null,
             };
             if (address + signal.Count > 65536)
             {
@@ -272,6 +278,56 @@ public static class InventoryLoader
         }
 
         return signals;
+    }
+
+    /// <summary>
+    /// A writable point's limits. Only coils and holding registers can be written (Modbus FC05/06/15/16); a bit
+    /// takes 0 or 1. Defaults lean safe: a change at most every 10 s, and the value read back after each write.
+    /// </summary>
+    private static WriteLimits LoadWrite(ConfigNode w, Table table, SignalType type)
+    {
+        w.AllowOnly("min", "max", "min_interval", "max_run", "readback", "lock");
+        if (table is not (Table.Coil or Table.HoldingRegister))
+        {
+            throw w.Error($"a {table} cannot be written; only coils and holding registers can");
+        }
+
+        if (type is SignalType.String)
+        {
+            throw w.Error("a string cannot be written by a command");
+        }
+
+        var bit = type == SignalType.Bit;
+        var min = w.Double("min", bit ? 0 : double.NaN);
+        var max = w.Double("max", bit ? 1 : double.NaN);
+        if (double.IsNaN(min) || double.IsNaN(max))
+        {
+            throw w.Error("a writable register needs min and max (the range a command may set)");
+        }
+
+        if (min > max)
+        {
+            throw w.Required("min").Error($"min {min} is above max {max}");
+        }
+
+        if (bit && (min < 0 || max > 1))
+        {
+            throw w.Error("a bit takes 0 or 1: min and max must lie within 0..1");
+        }
+
+        var maxRun = w.Optional("max_run")?.AsDuration();
+        if (maxRun is { } run && run <= TimeSpan.Zero)
+        {
+            throw w.Required("max_run").Error("max_run must be positive");
+        }
+
+        var lockField = w.Optional("lock") is { } l ? l.AsString() : null;
+        if (lockField is not null && !Identifiers.IsValidField(lockField))
+        {
+            throw w.Required("lock").Error($"'{lockField}' is not a valid field name: {Identifiers.FieldRule}");
+        }
+
+        return new WriteLimits(min, max, w.Duration("min_interval", TimeSpan.FromSeconds(10)), maxRun, w.Bool("readback", true), lockField);
     }
 
     private static List<double> BadValueList(ConfigNode node) =>

@@ -181,6 +181,9 @@ public sealed record SignalDefinition
     /// <summary>Raw values that mean "sensor break" or "no value" on this device; decoded as bad quality.</summary>
     public IReadOnlyList<double> BadValues { get; init; } = [];
 
+    /// <summary>Set when the cloud may write this point (a coil or holding register); null for a read-only signal.</summary>
+    public WriteLimits? Write { get; init; }
+
     public bool IsBitTable => Table is Table.Coil or Table.DiscreteInput;
 
     public int Count => IsBitTable ? 1 : RegisterCount;
@@ -191,3 +194,11 @@ public sealed record SignalDefinition
 
     public double ToRaw(double engineering) => (engineering - Offset) / Scale;
 }
+
+/// <summary>
+/// What a cloud command may do to a writable point: engineering values within <see cref="Min"/>..<see cref="Max"/>,
+/// at most one change per <see cref="MinInterval"/>, a non-zero value for at most <see cref="MaxRun"/> (then the
+/// gateway writes 0 itself), the value read back after each write to prove the device took it, and no write at all
+/// while the device's <see cref="Lock"/> signal reads non-zero (a hand switch at the site wins over the cloud).
+/// </summary>
+public sealed record WriteLimits(double Min, double Max, TimeSpan MinInterval, TimeSpan? MaxRun, bool ReadBack, string? Lock);

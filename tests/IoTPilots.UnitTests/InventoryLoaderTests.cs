@@ -59,6 +59,23 @@ public sealed class InventoryLoaderTests : IDisposable
         Assert.Equal(Table.Coil, inventory.Devices[1].Signals[1].Table);
     }
 
+    [Theory]
+    [InlineData("{ name: temp_c, table: input, address: 0, write: { min: 0, max: 1 } }", "devices[0].registers[0].write", "a InputRegister cannot be written")]
+    [InlineData("{ name: sp_c, table: holding, address: 0, write: { max_run: 5m } }", "devices[0].registers[0].write", "needs min and max")]
+    [InlineData("{ name: sp_c, table: holding, address: 0, write: { min: 5, max: 1 } }", "devices[0].registers[0].write.min", "min 5 is above max 1")]
+    [InlineData("{ name: pump_on, table: coil, address: 0, write: { max: 2 } }", "devices[0].registers[0].write", "a bit takes 0 or 1")]
+    [InlineData("{ name: pump_on, table: coil, address: 0, write: { max_run: 0s } }", "devices[0].registers[0].write.max_run", "max_run must be positive")]
+    [InlineData("{ name: pump_on, table: coil, address: 0, write: { speed: 3 } }", "devices[0].registers[0].write.speed", "speed")]
+    [InlineData("{ name: pump_on, table: coil, address: 0, write: { lock: hand_switch } }", "devices[0]", "its write lock 'hand_switch' is not a signal of this device")]
+    public void A_bad_writable_point_names_the_field(string register, string field, string problem)
+    {
+        var path = Write($"gateway: gw-1\nsite: s\npilot: aquaculture\ndevices:\n  - id: relay-1\n    bus: modbus-tcp\n    address: '127.0.0.1:502'\n    registers:\n      - {register}\n");
+        var ex = Assert.Throws<ConfigException>(() => InventoryLoader.Load(path));
+
+        Assert.Equal(field, ex.Field);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Unknown_bus_names_file_line_field_and_the_expected_values()
     {

@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace IoTPilots.Contract;
+
+/// <summary>
+/// A command from the cloud to one writable point of one device behind a gateway, on
+/// <see cref="Topics.Command"/>: set <see cref="Point"/> of <see cref="Device"/> to <see cref="Value"/>
+/// (engineering units). It names who issued it and when it stops being valid, and carries an HMAC-SHA256 over all
+/// of that (<see cref="CommandSignature"/>) with the gateway's own key, so neither a broker user allowed to
+/// publish there nor a replayed copy can make a gateway act.
+/// </summary>
+public sealed record CommandMessage(
+    string Id,
+    string Site,
+    string Gateway,
+    string Device,
+    string Point,
+    double Value,
+    string IssuedBy,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset ExpiresAt,
+    string? Signature = null);
+
+/// <summary>How a command ended at the gateway. Every command gets one result: nothing happens silently.</summary>
+public enum CommandOutcome
+{
+    /// <summary>Written, and (when the point asks for it) read back equal.</summary>
+    Done,
+
+    /// <summary>Refused before anything reached the device; <see cref="CommandResult.Reason"/> says why.</summary>
+    Refused,
+
+    /// <summary>Allowed, but the device did not answer or did not take the value.</summary>
+    Failed,
+}
+
+/// <summary>The gateway's answer to a command, on <see cref="Topics.CommandResult"/>.</summary>
+/// <param name="Reason">A stable code (<see cref="CommandReasons"/>), for counting and for the console's text.</param>
+/// <param name="Detail">For people: what exactly was wrong, naming the field or the limit.</param>
+public sealed record CommandResult(string Id, string Site, string Gateway, CommandOutcome Outcome, string Reason, string Detail, double? ReadBack, DateTimeOffset At);
+
+/// <summary>The reason codes of <see cref="CommandResult"/>.</summary>
+public static class CommandReasons
+{
+    public const string Ok = "ok";
+    public const string Malformed = "malformed";
+    public const string Unsigned = "unsigned";
+    public const string BadSignature = "bad-signature";
+    public const string Expired = "expired";
+    public const string TooLong = "lifetime-too-long";
+    public const string Replayed = "replayed";
+    public const string WrongGateway = "wrong-gateway";
+    public const string UnknownDevice = "unknown-device";
+    public const string UnknownPoint = "unknown-point";
+    public const string NotWritable = "not-writable";
+    public const string OutOfRange = "out-of-range";
+    public const string TooSoon = "too-soon";
+    public const string Locked = "locked";
+    public const string Unreachable = "unreachable";
+    public const string ReadBackMismatch = "read-back-mismatch";
+}
+
+/// <summary>
+/// The signature of a command: HMAC-SHA256 (RFC 2104) with the gateway's key over a canonical text of every field
+/// but the signature, one per line, times in Unix milliseconds and the value in round-trip notation, so the cloud
+/// (.NET) and any other signer produce the same bytes. Compared in constant time.
+/// </summary>
+public static class CommandSignature
+{
+    public static string Canonical(CommandMessage c) => string.Join(
+        '\n',
+        "pilots-command-v1",
+        c.Id,
+        c.Site,
+        c.Gateway,
+        c.Device,
+        c.Point,
+        c.Value.ToString("R", CultureInfo.InvariantCulture),
+        c.IssuedBy,
+        c.IssuedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+        c.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+
+    public static CommandMessage Sign(CommandMessage command, byte[] key) =>
+        command with { Signature = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(Canonical(command)))) };
+
+    public static bool Verify(CommandMessage command, byte[] key)
+    {
+        if (command.Signature is null)
+        {
+            return false;
+        }
+
+        var given = new byte[32];
+        if (!Convert.TryFromBase64String(command.Signature, given, out var written) || written != given.Length)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(given, HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(Canonical(command))));
+    }
+}
+
+/// <summary>JSON of commands and results (version 1). Decoding never throws: a bad payload gets an error naming the field.</summary>
+public static class CommandCodec
+{
+    public static byte[] Encode(CommandMessage c) => GatewayJson.Encode(c.Site, c.Gateway, json =>
+    {
+        json.WriteString("id", c.Id);
+        json.WriteString("device", c.Device);
+        json.WriteString("point", c.Point);
+        json.WriteNumber("value", c.Value);
+        json.WriteString("issued_by", c.IssuedBy);
+        json.WriteNumber("issued_at", c.IssuedAt.ToUnixTimeMilliseconds());
+        json.WriteNumber("expires_at", c.ExpiresAt.ToUnixTimeMilliseconds());
+        if (c.Signature is { } sig)
+        {
+            json.WriteString("sig", sig);
+        }
+    });
+
+    public static byte[] Encode(CommandResult r) => GatewayJson.Encode(r.Site, r.Gateway, json =>
+    {
+        json.WriteString("id", r.Id);
+        json.WriteString("outcome", r.Outcome.ToString().ToLowerInvariant());
+        json.WriteString("reason", r.Reason);
+        json.WriteString("detail", r.Detail);
+        if (r.ReadBack is { } v)
+        {
+            json.WriteNumber("read_back", v);
+        }
+
+        json.WriteNumber("ts", r.At.ToUnixTimeMilliseconds());
+    });
+
+    /// <summary>Reads a command, or returns null with the field at fault in <paramref name="error"/>.</summary>
+    public static CommandMessage? TryDecode(ReadOnlySpan<byte> payload, out string error)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(payload.ToArray());
+            var r = doc.RootElement;
+            if (r.ValueKind != JsonValueKind.Object)
+            {
+                error = "a command must be a JSON object";
+                return null;
+            }
+
+            if (!r.TryGetProperty("v", out var v) || v.ValueKind != JsonValueKind.Number || v.GetInt32() != 1)
+            {
+                error = "v: only version 1 is understood";
+                return null;
+            }
+
+            var command = new CommandMessage(
+                Text(r, "id"),
+                Segment(r, "site"),
+                Segment(r, "gateway"),
+                Segment(r, "device"),
+                Field(r, "point"),
+                Number(r, "value"),
+                Text(r, "issued_by"),
+                DateTimeOffset.FromUnixTimeMilliseconds((long)Number(r, "issued_at")),
+                DateTimeOffset.FromUnixTimeMilliseconds((long)Number(r, "expires_at")),
+                r.TryGetProperty("sig", out var sig) && sig.ValueKind == JsonValueKind.String ? sig.GetString() : null);
+            error = "";
+            return command;
+        }
+        catch (JsonException ex)
+        {
+            error = $"not JSON: {ex.Message}";
+        }
+        catch (FormatException ex)
+        {
+            error = ex.Message;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            error = "issued_at or expires_at: not a time in Unix milliseconds";
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads a result, or returns null with the field at fault in <paramref name="error"/>.</summary>
+    public static CommandResult? TryDecodeResult(ReadOnlySpan<byte> payload, out string error)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(payload.ToArray());
+            var r = doc.RootElement;
+            var outcome = Text(r, "outcome") switch
+            {
+                "done" => CommandOutcome.Done,
+                "refused" => CommandOutcome.Refused,
+                "failed" => CommandOutcome.Failed,
+                var other => throw new FormatException($"outcome: '{other}' is not done, refused or failed"),
+            };
+            error = "";
+            return new CommandResult(
+                Text(r, "id"),
+                Segment(r, "site"),
+                Segment(r, "gateway"),
+                outcome,
+                Text(r, "reason"),
+                Text(r, "detail"),
+                r.TryGetProperty("read_back", out var rb) && rb.ValueKind == JsonValueKind.Number ? rb.GetDouble() : null,
+                DateTimeOffset.FromUnixTimeMilliseconds((long)Number(r, "ts")));
+        }
+        catch (JsonException ex)
+        {
+            error = $"not JSON: {ex.Message}";
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or ArgumentOutOfRangeException)
+        {
+            error = ex.Message;
+        }
+
+        return null;
+    }
+
+    private static string Text(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 and <= 200 } s
+            ? s
+            : throw new FormatException($"{name}: a text of 1-200 characters is required");
+
+    private static string Segment(JsonElement r, string name) =>
+        Text(r, name) is var s && Identifiers.IsValid(s) ? s : throw new FormatException($"{name}: {Identifiers.Rule}");
+
+    private static string Field(JsonElement r, string name) =>
+        Text(r, name) is var s && Identifiers.IsValidField(s) ? s : throw new FormatException($"{name}: {Identifiers.FieldRule}");
+
+    private static double Number(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number && p.GetDouble() is var d && double.IsFinite(d)
+            ? d
+            : throw new FormatException($"{name}: a finite number is required");
+}
