@@ -1,6 +1,7 @@
 using IoTPilots.Cloud;
 using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
+using IoTPilots.Cloud.Commands;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Cloud.Live;
@@ -47,6 +48,7 @@ try
     builder.Services.AddAlerts(settings.Rules);
     builder.Services.AddAccess(AccessOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath));
     builder.Services.AddLiveView(settings.Rules);
+    builder.Services.AddCommands(CommandsOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath, settings.Registry), settings.Registry);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {
@@ -119,6 +121,7 @@ app.MapAccess();
 app.MapAlertApi();
 app.MapAlertConsole();
 app.MapLiveView();
+app.MapCommands();
 app.MapGet("/api/ingestion/stats", (IngestionStats s) => Results.Ok(new
 {
     messages = s.Messages,

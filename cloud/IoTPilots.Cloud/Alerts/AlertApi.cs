@@ -148,7 +148,7 @@ public static class AlertApi
             return (0, [], bad);
         }
 
-        if (await ReadBodyAsync(request, cancellation) is not { } body)
+        if (await HttpBody.ReadAsync(request, MaxBodyBytes, cancellation) is not { } body)
         {
             return (alertId, [], Error(StatusCodes.Status413PayloadTooLarge, $"body: larger than {MaxBodyBytes} bytes"));
         }
@@ -279,29 +279,6 @@ public static class AlertApi
             CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
             out time);
-
-    /// <returns>The body, or null when it is larger than <see cref="MaxBodyBytes"/>.</returns>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellation)
-    {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return null;
-        }
-
-        using var body = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellation)) > 0)
-        {
-            body.Write(chunk, 0, read);
-            if (body.Length > MaxBodyBytes)
-            {
-                return null;
-            }
-        }
-
-        return body.ToArray();
-    }
 
     /// <returns>null when the body is a valid acknowledgement, else an error naming the field.</returns>
     /// <summary>An empty body is an acknowledgement without a note.</summary>

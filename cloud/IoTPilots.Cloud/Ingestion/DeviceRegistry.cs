@@ -12,13 +12,17 @@ public sealed class DeviceRegistry
 {
     private readonly HashSet<(string Gateway, string Device)>? _known;
 
-    private DeviceRegistry(HashSet<(string, string)>? known, string source)
+    private DeviceRegistry(HashSet<(string, string)>? known, string source, IReadOnlyList<Inventory>? inventories = null)
     {
         _known = known;
         Source = source;
+        Inventories = inventories ?? [];
     }
 
     public static DeviceRegistry Open { get; } = new(null, "(none: every device accepted)");
+
+    /// <summary>The inventories themselves (none when open): what each gateway polls, and which points it may write.</summary>
+    public IReadOnlyList<Inventory> Inventories { get; }
 
     public string Source { get; }
 
@@ -35,15 +39,17 @@ public sealed class DeviceRegistry
             ? Directory.GetFiles(path, "*.yaml").Concat(Directory.GetFiles(path, "*.yml")).Order().ToList()
             : [path];
         var known = new HashSet<(string, string)>();
+        var inventories = new List<Inventory>();
         foreach (var file in files)
         {
             var inventory = InventoryLoader.Load(file);
+            inventories.Add(inventory);
             foreach (var device in inventory.Devices)
             {
                 known.Add((inventory.Gateway, device.Id));
             }
         }
 
-        return new DeviceRegistry(known, path);
+        return new DeviceRegistry(known, path, inventories);
     }
 }

@@ -35,15 +35,7 @@ public sealed class BrokerUplink(BrokerUplinkOptions options, ILogger logger)
     }
 
     public override Task<PublishOutcome> PublishAsync(string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
-        Session.PublishAsync(
-            new MqttApplicationMessageBuilder()
-                .WithTopic(topic)
-                .WithPayload(new ReadOnlySequence<byte>(payload))
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithContentType("application/json")
-                .Build(),
-            options.AckTimeout,
-            cancellationToken);
+        Session.PublishAsync(MqttPublisher.JsonAtLeastOnce(topic, payload), options.AckTimeout, cancellationToken);
 
     public override async Task PublishStatusAsync(ReadOnlyMemory<byte> status, CancellationToken cancellationToken)
     {

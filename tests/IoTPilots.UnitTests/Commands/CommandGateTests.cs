@@ -16,22 +16,7 @@ public sealed class CommandGateTests : IDisposable
 
     public CommandGateTests()
     {
-        var file = Path.Combine(_dir, "edge.yaml");
-        File.WriteAllText(file, """
-            gateway: gw-aqua-01
-            site: ras-1
-            pilot: aquaculture
-            devices:
-              - id: tank-03-relay
-                bus: modbus-tcp
-                address: 127.0.0.1:5020
-                registers:
-                  - { name: backup_aerator_on, table: coil, address: 16, unit: bool, write: { min_interval: 30s, max_run: 30m, lock: manual_mode } }
-                  - { name: manual_mode, table: discrete, address: 0, unit: bool }
-                  - { name: setpoint_c, table: holding, address: 4, type: int16, scale: 0.1, unit: degC, write: { min: 20, max: 32 } }
-                  - { name: water_temp_c, table: input, address: 0, type: int16, scale: 0.1, unit: degC }
-            """);
-        var inventory = InventoryLoader.Load(file);
+        var inventory = RelayInventory.Load(_dir);
         _gate = new CommandGate("gw-aqua-01", inventory.Devices, Key, new SeenCommands(), (d, f) => _latest.TryGetValue((d, f), out var v) ? v : null, _time);
     }
 
