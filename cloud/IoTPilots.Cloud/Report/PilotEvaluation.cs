@@ -38,7 +38,14 @@ public static class PilotEvaluation
                 r.Row.Count > 2 && r.Row[2].ValueKind == JsonValueKind.Number ? r.Row[2].GetDouble() : (double?)null)).ToList();
         }
 
-        return report with { Definition = pilot, KpiResults = kpis, Signal = signal, Money = Money(pilot, report) };
+        return report with
+        {
+            Definition = pilot,
+            KpiResults = kpis,
+            Signal = signal,
+            Projections = ForecastProjection.Of(report.AlertList, rules, pilot.Signal.Field, signal),
+            Money = Money(pilot, report),
+        };
     }
 
     /// <summary>
