@@ -115,7 +115,11 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         Assert.Contains("class=\"forecast-crossing\"", tank3, StringComparison.Ordinal);
         Assert.Contains(projection, tank3, StringComparison.Ordinal);
         Assert.Equal(1, html.Split("class=\"forecast-projection\"").Length - 1);
+        Assert.Contains(lang == "vi" ? "<td>20/11/2026 08:12</td><td>20/11/2026 08:27</td><td>20/11/2026 08:21</td>" : "<td>2026-11-20 08:12</td><td>2026-11-20 08:27</td><td>2026-11-20 08:21</td>", html, StringComparison.Ordinal);
         Assert.Contains("<td class=\"n\">+0</td>", html, StringComparison.Ordinal); // the change from the baseline (here the same period)
+        Assert.Contains(lang == "vi" ? "Phụ lục phương pháp" : "Method appendix", html, StringComparison.Ordinal);
+        Assert.Contains(lang == "vi" ? "Dữ liệu bị thiếu: không có" : "Missing data: none", html, StringComparison.Ordinal);
+        Assert.Contains(lang == "vi" ? "gw-aqua-01: 10 bản tin bị thiếu" : "gw-aqua-01: 10 messages missing", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
@@ -146,6 +150,40 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         Assert.Contains("delivery,received,gw-aqua-01,990,count,,,", csv);
         Assert.Contains("kpi-device,do-low-time,tank-01,0,min,,met,", csv);
         Assert.Contains("\"item\": \"tank-stock\"", await File.ReadAllTextAsync(Path.Combine(_dir, "aqua.json")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// --format pdf through the installed headless Chromium, with a baseline period (the hour before, which has no
+    /// readings): an A4 PDF (595 × 842 pt), and the HTML it printed, the CSV and the JSON beside it.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_command_prints_an_a4_pdf_through_headless_chromium_with_the_html_csv_and_json_beside_it()
+    {
+        var chromium = ReportCommand.ChromiumPaths.FirstOrDefault(File.Exists);
+        Skip.If(chromium is null, $"no Chromium at {string.Join(", ", ReportCommand.ChromiumPaths)}");
+        var (influx, db) = await SeedAsync();
+        var pdf = Path.Combine(_dir, "aqua.pdf");
+        var environment = Environment(influx, db);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await ReportCommand.RunAsync(
+            ["--pilot", "aquaculture", "--from", "2026-11-20T08:00:00Z", "--to", "2026-11-20T09:00:00Z", "--baseline-from", "2026-11-20T07:00:00Z", "--baseline-to", "2026-11-20T08:00:00Z", "--lang", "en", "--format", "pdf", "--out", pdf],
+            output, error, new FakeTimeProvider(T0.AddHours(2)), name => name == "PILOTS_CHROMIUM" ? chromium : environment(name));
+
+        Assert.True(code == 0, error.ToString());
+        using (var document = UglyToad.PdfPig.PdfDocument.Open(pdf))
+        {
+            var first = document.GetPage(1);
+            Assert.Equal((595.0, 842.0), (Math.Round(first.Width), Math.Round(first.Height)));
+            Assert.Contains("Verdict", first.Text, StringComparison.Ordinal);
+        }
+
+        var html = await File.ReadAllTextAsync(Path.Combine(_dir, "aqua.html"));
+        Assert.Contains("<th class=\"n\">baseline</th>", html, StringComparison.Ordinal);
+        Assert.Contains("\"baselineFrom\": \"2026-11-20T07:00:00+00:00\"", await File.ReadAllTextAsync(Path.Combine(_dir, "aqua.json")), StringComparison.Ordinal);
+        Assert.Contains("kpi,availability,", await File.ReadAllTextAsync(Path.Combine(_dir, "aqua.csv")), StringComparison.Ordinal);
+        Assert.Contains("aqua.pdf", output.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]

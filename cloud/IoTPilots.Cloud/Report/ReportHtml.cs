@@ -71,7 +71,7 @@ public static class ReportHtml
             var unit = t.Unit(d.Unit);
             var cls = k.Met switch { true => "met", false => "missed", null => "nodata" };
             h.Append(CultureInfo.InvariantCulture, $"<tr data-kpi=\"{E(d.Id)}\"><td>{E(t.Kpi(d, p.Signal))}{(d.Uncertain ? " <span class=\"u\" title=\"" + E(d.Source ?? "") + "\">[U]</span>" : "")}</td>");
-            h.Append(CultureInfo.InvariantCulture, $"<td class=\"n\">{(d.Direction == Direction.Higher ? "≥" : "≤")} {t.Number(d.Target)} {E(unit)}</td><td class=\"n\">{(k.Value is null ? "–" : t.Number(k.Value) + " " + E(unit))}{(k.Device is { } dev && d.Kind != "ack-median" && d.Kind != "lead-time" ? " <small>(" + E(dev) + ")</small>" : "")}</td><td class=\"{cls}\">{E(t.Met(k.Met))}</td>");
+            h.Append(CultureInfo.InvariantCulture, $"<td class=\"n\">{(d.Direction == Direction.Higher ? "≥" : "≤")} {t.Number(d.Target)} {E(unit)}</td><td class=\"n\">{(k.Value is null ? "–" + Unacknowledged(r, d, t) : t.Number(k.Value) + " " + E(unit))}{(k.Device is { } dev && d.Kind != "ack-median" && d.Kind != "lead-time" ? " <small>(" + E(dev) + ")</small>" : "")}</td><td class=\"{cls}\">{E(t.Met(k.Met))}</td>");
             if (baseline is not null)
             {
                 var b = baseline.KpiResults.FirstOrDefault(x => x.Definition.Id == d.Id)?.Value;
@@ -106,6 +106,12 @@ public static class ReportHtml
         h.Append("</body></html>\n");
         return h.ToString();
     }
+
+    /// <summary>For a time-to-acknowledge KPI with no value: how many alerts of its severity nobody acknowledged, so that "no data" is not read as "no alerts".</summary>
+    private static string Unacknowledged(PilotReport r, KpiDefinition d, ReportText t) =>
+        d.Kind == "ack-median" && r.AlertList.Count(a => a.AcknowledgedAt is null && string.Equals(a.Severity.ToString(), d.Severity, StringComparison.OrdinalIgnoreCase)) is > 0 and var n
+            ? $" <small>({n} {E(t.NotAcknowledged)})</small>"
+            : "";
 
     /// <summary>The per-device KPIs (DO below 3 mg/L per tank, hours outside the band per zone, lifts per crane) device by device, met or missed each.</summary>
     private static void PerDevice(StringBuilder h, PilotReport r, ReportText t)
@@ -239,10 +245,11 @@ public static class ReportHtml
         h.Append("</tbody></table>\n");
         if (r.Predictions.Count > 0)
         {
-            h.Append(CultureInfo.InvariantCulture, $"<h2>{E(t["Failures predicted before they happened", "Hỏng hóc được dự báo trước"])}</h2>\n<table id=\"predictions\"{Long(r.Predictions.Count)}><thead><tr><th>{E(t["device", "thiết bị"])}</th><th>{E(t["forecast at", "dự báo lúc"])}</th><th>{E(t["limit crossed at", "vượt ngưỡng lúc"])}</th><th class=\"n\">{E(t["lead time", "báo trước"])}</th></tr></thead><tbody>\n");
+            h.Append(CultureInfo.InvariantCulture, $"<h2>{E(t["Failures predicted before they happened", "Hỏng hóc được dự báo trước"])}</h2>\n<table id=\"predictions\"{Long(r.Predictions.Count)}><thead><tr><th>{E(t["device", "thiết bị"])}</th><th>{E(t["forecast at", "dự báo lúc"])}</th><th>{E(t["crossing predicted for", "dự báo vượt ngưỡng lúc"])}</th><th>{E(t["limit crossed at", "vượt ngưỡng lúc"])}</th><th class=\"n\">{E(t["lead time", "báo trước"])}</th></tr></thead><tbody>\n");
             foreach (var x in r.Predictions)
             {
-                h.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(x.Device)}</td><td>{t.Date(x.PredictedAt)}</td><td>{(x.FailedAt is { } f ? t.Date(f) : E(t["not (yet)", "chưa"]))}</td><td class=\"n\">{E(t.Duration(x.LeadTime))}</td></tr>\n");
+                var predicted = r.Projections.FirstOrDefault(p => p.Device == x.Device && p.Rule == x.Rule && p.From == x.PredictedAt)?.CrossAt;
+                h.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(x.Device)}</td><td>{t.Date(x.PredictedAt)}</td><td>{(predicted is { } c ? t.Date(c) : "–")}</td><td>{(x.FailedAt is { } f ? t.Date(f) : E(t["not (yet)", "chưa"]))}</td><td class=\"n\">{E(t.Duration(x.LeadTime))}</td></tr>\n");
             }
 
             h.Append("</tbody></table>\n");
