@@ -28,8 +28,8 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
     /// <summary>
     /// One hour, four tanks at 6 mg/L on two sites, except tank-03 whose DO falls to 2.5 mg/L from minute 20 to 29
     /// (10 min below 3); a forecast alert on it at minute 12 predicting the crossing 0.25 h later, a critical alert
-    /// at minute 21, acknowledged 4 min later; the gateway's counters go from 5000 before the hour to 5990 received
-    /// and 10 missing at its end.
+    /// at minute 21, acknowledged 4 min later (and critical alerts on other tanks before and after the hour); the
+    /// gateway's counters go from 5000 before the hour to 5990 received and 10 missing at its end.
     /// </summary>
     private async Task<(InfluxWriter Influx, string AlertDb)> SeedAsync()
     {
@@ -51,6 +51,12 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         var db = Path.Combine(_dir, "alerts.db");
         using var store = AlertStore.Open(db, new FakeTimeProvider(T0.AddHours(2)));
         store.Apply(new AlertEvent(AlertTransition.Raised, "do-forecast", Severity.Warning, Tank3, "do_mg_l", T0.AddMinutes(12), T0.AddMinutes(12), 0.25, 0.25, new LocalizedText("DO trend", "DO giảm")));
+        // Outside the period: before it on tank-01, at its end on tank-02; neither may count.
+        foreach (var (tank, minute) in new[] { ("tank-01", -30), ("tank-02", 60) })
+        {
+            store.Apply(new AlertEvent(AlertTransition.Raised, "do-critical", Severity.Critical, Tank3 with { Device = tank }, "do_mg_l", T0.AddMinutes(minute), T0.AddMinutes(minute), 2.5, 2.5, new LocalizedText("DO low", "DO thấp")));
+        }
+
         var alert = store.Apply(new AlertEvent(AlertTransition.Raised, "do-critical", Severity.Critical, Tank3, "do_mg_l", T0.AddMinutes(21), T0.AddMinutes(20), 2.5, 2.5, new LocalizedText("DO low", "DO thấp")))!;
         store.Acknowledge(alert.Id, "Nguyễn Văn A", "bật sục khí dự phòng", T0.AddMinutes(25));
         return (influx, db);
@@ -75,6 +81,8 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         Assert.Equal(10, Kpi("do-low-time")!.Value, 3);
         Assert.Equal("tank-03", report.KpiResults.Single(k => k.Definition.Id == "do-low-time").Device);
         Assert.All(report.KpiResults, k => Assert.True(k.Met));
+        Assert.Equal(["do-forecast@tank-03", "do-critical@tank-03"], report.AlertList.Select(a => $"{a.RuleId}@{a.Series.Device}"));
+        Assert.Equal((2, 1), (report.Alerts.Raised, report.Alerts.BySeverity[Severity.Critical]));
         var delivery = Assert.Single(report.Gateways);
         Assert.Equal((990L, 10L), (delivery.Received, delivery.Missing));
         var money = Assert.Single(report.Money);
