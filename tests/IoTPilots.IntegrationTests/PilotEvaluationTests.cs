@@ -222,7 +222,8 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
     /// (print media, the printable width of 186 mm) every chart keeps break-inside: avoid and fits within one page's
     /// height, every table repeats its header (thead as table-header-group) and keeps each row whole (tr
     /// break-inside: avoid), a short table moves to the next page whole; the PDF prints. Screenshots of the first
-    /// page go to TestResults/report-artifacts (or PILOTS_REPORT_ARTIFACTS).
+    /// page and of tank-03's chart (with the forecast's projection) go to TestResults/report-artifacts (or
+    /// PILOTS_REPORT_ARTIFACTS).
     /// </summary>
     [SkippableFact]
     public async Task The_page_opens_in_chromium_without_errors_or_external_requests_and_prints_on_a4_without_cutting_a_table()
@@ -329,6 +330,8 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
         if (screenshot is not null)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });
+            // The key signal's chart with the forecast's projection, for a reviewer to look at.
+            await page.Locator("figure[data-device='tank-03']").ScreenshotAsync(new LocatorScreenshotOptions { Path = screenshot.Replace("first-page", "tank-03-chart", StringComparison.Ordinal) });
         }
 
         var figures = await page.EvaluateAsync<string[]>("""
