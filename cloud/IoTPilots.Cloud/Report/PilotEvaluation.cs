@@ -38,24 +38,35 @@ public static class PilotEvaluation
                 r.Row.Count > 2 && r.Row[2].ValueKind == JsonValueKind.Number ? r.Row[2].GetDouble() : (double?)null)).ToList();
         }
 
-        return report with { Definition = pilot, KpiResults = kpis, Signal = signal, Money = Money(pilot, report) };
+        return report with
+        {
+            Definition = pilot,
+            KpiResults = kpis,
+            Signal = signal,
+            Projections = ForecastProjection.Of(report.AlertList, rules, pilot.Signal.Field, signal),
+            Money = Money(pilot, report, rules),
+        };
     }
 
     /// <summary>
     /// What the [U] values make of the period's events. stock-at-risk: each device with a critical alert on the
-    /// value's field holds one stock at risk. downtime-avoided: each forecast that came true (a limit crossing
-    /// predicted before it happened) avoided hours_per_prediction hours of unplanned stop.
+    /// value's field (a threshold, rate, forecast or composite rule's: the signal itself went wrong; a missing-data
+    /// alert says only that it was not seen) holds one stock at risk. downtime-avoided: each forecast that came
+    /// true (a limit crossing predicted before it happened) avoided hours_per_prediction hours of unplanned stop.
     /// </summary>
-    internal static IReadOnlyList<PilotReport.MoneyEstimate> Money(PilotDefinition pilot, PilotReport report) =>
-        pilot.Values.Select(v =>
+    internal static IReadOnlyList<PilotReport.MoneyEstimate> Money(PilotDefinition pilot, PilotReport report, IReadOnlyList<Rule> rules)
+    {
+        var missing = rules.Where(r => r.Kind == RuleKind.Missing).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        return pilot.Values.Select(v =>
         {
             var devices = v.Kind == "stock-at-risk"
-                ? report.AlertList.Where(a => a.Severity == Severity.Critical && a.Field == v.Field).Select(a => a.Series.Device).Distinct().Order(StringComparer.Ordinal).ToList()
+                ? report.AlertList.Where(a => a.Severity == Severity.Critical && a.Field == v.Field && !missing.Contains(a.RuleId)).Select(a => a.Series.Device).Distinct().Order(StringComparer.Ordinal).ToList()
                 : report.Predictions.Where(p => p.FailedAt is not null).Select(p => p.Device).Order(StringComparer.Ordinal).ToList();
             var events = devices.Count;
             var amount = v.Kind == "stock-at-risk" ? events * v.Amount : events * v.HoursPerPrediction * v.Amount;
             return new PilotReport.MoneyEstimate(v, events, amount, devices);
         }).ToList();
+    }
 
     private static async Task<KpiResult> KpiAsync(InfluxWriter influx, PilotReport report, KpiDefinition kpi, string where, CancellationToken cancellationToken)
     {

@@ -42,6 +42,9 @@ public sealed record PilotReport(
     public IReadOnlyDictionary<string, IReadOnlyList<(DateTimeOffset At, double Value, double? Setpoint)>> Signal { get; init; } =
         new Dictionary<string, IReadOnlyList<(DateTimeOffset, double, double?)>>();
 
+    /// <summary>Where each forecast alert on the key signal predicted its limit would be crossed (drawn on the signal's chart).</summary>
+    public IReadOnlyList<ForecastProjection> Projections { get; init; } = [];
+
     /// <summary>The money estimates: what each [U] value turns the period's events into.</summary>
     public IReadOnlyList<MoneyEstimate> Money { get; init; } = [];
 

@@ -7,6 +7,9 @@ namespace IoTPilots.Cloud.Report;
 /// <summary>The report's charts as inline SVG: no script, no font or image to fetch, prints as vectors.</summary>
 internal static class Svg
 {
+    /// <summary>Forecasts draw in purple, apart from the red and orange of the alerts that fired.</summary>
+    private const string ForecastColour = "#6a3d9a";
+
     private static string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
 
     private static string E(string text) => ReportHtml.E(text);
@@ -78,12 +81,18 @@ internal static class Svg
         return svg.Append("</svg>").ToString();
     }
 
-    /// <summary>The key signal of one device over [from, to): its line, its limits (zones, band, lines) and where alerts fired.</summary>
-    public static string Signal(IReadOnlyList<(DateTimeOffset At, double Value, double? Setpoint)> points, DateTimeOffset from, DateTimeOffset to, SignalDefinition s, IReadOnlyList<Alert> alerts, ReportText t)
+    /// <summary>
+    /// The key signal of one device over [from, to): its line, its limits (zones, band, lines), where alerts fired (▼,
+    /// ◆ for a forecast) and each forecast's projection: dashed to its limit, ○ at the predicted crossing, or → at the
+    /// chart's edge when the crossing was predicted for after the period.
+    /// </summary>
+    public static string Signal(
+        IReadOnlyList<(DateTimeOffset At, double Value, double? Setpoint)> points, DateTimeOffset from, DateTimeOffset to, SignalDefinition s, IReadOnlyList<Alert> alerts,
+        IReadOnlySet<string> forecastRules, IReadOnlyList<ForecastProjection> projections, ReportText t)
     {
         const int width = 340, height = 150, left = 30, bottom = 16, top = 6, right = 6;
         var values = points.Select(p => p.Value).ToList();
-        var bounds = values.Concat(s.Low is { } l ? [l] : []).Concat(s.TargetLow is { } tl ? [tl] : []).Concat(s.Zones)
+        var bounds = values.Concat(s.Low is { } l ? [l] : []).Concat(s.TargetLow is { } tl ? [tl] : []).Concat(s.Zones).Concat(projections.Select(p => p.Limit))
             .Concat(s.Tolerance is { } tol ? points.Where(p => p.Setpoint is not null).SelectMany(p => new[] { p.Setpoint!.Value - tol, p.Setpoint!.Value + tol }) : []).ToList();
         var lo = bounds.Min();
         var hi = bounds.Max();
@@ -129,11 +138,22 @@ internal static class Svg
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left}\" y=\"{height - 3}\">{E(t.Date(from))}</text><text x=\"{width - right}\" y=\"{height - 3}\" text-anchor=\"end\">{E(t.Date(to))}</text>");
         var line = string.Join(' ', points.Select((p, i) => $"{(i == 0 ? 'M' : 'L')}{F(X(p.At))},{F(Y(p.Value))}"));
         svg.Append(CultureInfo.InvariantCulture, $"<path d=\"{line}\" fill=\"none\" stroke=\"#1f4e96\" stroke-width=\"1.3\"/>");
+        foreach (var p in projections)
+        {
+            var (endAt, endValue, inside) = p.End(to);
+            var (x, y) = (X(endAt), Y(endValue));
+            var title = $"<title>{E(t["forecast", "dự báo"])} {E(p.Rule)}: {E(t.Number(p.Limit))} {E(t["at", "lúc"])} {E(t.Date(p.CrossAt))}</title>";
+            svg.Append(CultureInfo.InvariantCulture, $"<path class=\"forecast-projection\" d=\"M{F(X(p.From))},{F(Y(p.FromValue))} L{F(x)},{F(y)}\" fill=\"none\" stroke=\"{ForecastColour}\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>");
+            svg.Append(inside
+                ? string.Create(CultureInfo.InvariantCulture, $"<circle class=\"forecast-crossing\" cx=\"{F(x)}\" cy=\"{F(y)}\" r=\"3.5\" fill=\"white\" stroke=\"{ForecastColour}\" stroke-width=\"1.5\">{title}</circle>")
+                : string.Create(CultureInfo.InvariantCulture, $"<path class=\"forecast-beyond\" d=\"M{F(x - 6)},{F(y - 4)} L{F(x)},{F(y)} L{F(x - 6)},{F(y + 4)}\" fill=\"none\" stroke=\"{ForecastColour}\" stroke-width=\"1.5\">{title}</path>"));
+        }
+
         foreach (var a in alerts)
         {
             var x = X(a.RaisedAt);
             var colour = a.Severity == Severity.Critical ? "#b3261e" : "#e8a200";
-            var forecast = a.RuleId.Contains("forecast", StringComparison.Ordinal);
+            var forecast = forecastRules.Contains(a.RuleId);
             svg.Append(CultureInfo.InvariantCulture, $"<line class=\"alert-mark\" x1=\"{F(x)}\" y1=\"{top}\" x2=\"{F(x)}\" y2=\"{height - bottom}\" stroke=\"{colour}\" stroke-width=\"0.8\"/>");
             var marker = forecast ? $"M{F(x)},{top} l4,5 l-4,5 l-4,-5 z" : $"M{F(x - 4)},{top} l8,0 l-4,7 z";
             svg.Append(CultureInfo.InvariantCulture, $"<path d=\"{marker}\" fill=\"{colour}\"><title>{E(a.RuleId)} {E(t.Date(a.RaisedAt))}</title></path>");

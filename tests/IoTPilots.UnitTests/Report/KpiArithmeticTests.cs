@@ -74,4 +74,26 @@ public sealed class KpiArithmeticTests
         Assert.Equal(400L, restarted.Received);
         Assert.Equal(99.0, firstPeriod.CompletePercent, 3);
     }
+
+    /// <summary>
+    /// The aquaculture pilot's tank-stock value (pilots.yaml: 750 000 000 VND a tank [U]) counts each tank with a
+    /// critical alert on DO once, whichever rule raised it (the demo's aerator-failure composite watches do_mg_l
+    /// first), but not a missing-data alert: a probe not heard from says nothing about the water.
+    /// </summary>
+    [Fact]
+    public void Stock_at_risk_counts_each_tank_with_a_critical_do_alert_once_but_not_missing_data()
+    {
+        var aquaculture = PilotDefinitions.Load(PilotDefinitions.DefaultFile).Single(p => p.Id == "aquaculture");
+        var rules = RuleSet.Load(RuleSet.DefaultFile);
+        Alert On(string rule, string tank, Severity severity) => Raised(severity, 1, null, null) with { RuleId = rule, Series = Tank with { Device = tank } };
+        var report = new PilotReport("aquaculture", "", T0, T0.AddHours(1), TimeSpan.FromMinutes(1), [], [], PilotReport.Figures([], T0.AddHours(1)), [], 0, [])
+        {
+            AlertList = [On("aerator-failure", "tank-03", Severity.Critical), On("do-critical", "tank-03", Severity.Critical), On("do-missing", "tank-01", Severity.Critical), On("do-low", "tank-02", Severity.Warning)],
+        };
+
+        var money = Assert.Single(PilotEvaluation.Money(aquaculture, report, rules));
+
+        Assert.Equal((1, 750_000_000.0), (money.Events, money.Amount));
+        Assert.Equal(["tank-03"], money.Devices);
+    }
 }
