@@ -197,7 +197,12 @@ public sealed partial class RulesEngine
                 (track.State, track.Since, track.ClearSince) = (State.Firing, composite.All ? starts.Max() : starts.Min(), null);
                 return CompositeEvent(AlertTransition.Raised, rule, track, now, headline, evidence);
             case State.Firing when holds:
-                track.ClearSince = null;
+                (track.ClearSince, track.Restored) = (null, false);
+                return null;
+            case State.Firing when track.Restored && !SeenClear(composite, track, now):
+                // Restored after a restart or a standby's takeover: its parts start with no history here (a slope needs
+                // half its window, a hold its time), so only a part seen back past its limit ends it, not one that has
+                // not been judged again yet; else it would resolve and be raised again, once the same failure had held anew.
                 return null;
             case State.Firing:
                 track.ClearSince ??= now;
@@ -211,6 +216,22 @@ public sealed partial class RulesEngine
             default:
                 return null;
         }
+    }
+
+    /// <summary>Whether the parts judged since a restore show the composite over: for <c>all</c>, one part seen clear; for <c>any</c>, every part.</summary>
+    private static bool SeenClear(Composite composite, CompositeTrack track, DateTimeOffset now)
+    {
+        bool PartClear(int i)
+        {
+            var part = composite.Parts[i];
+            var states = track.Parts.Where(p => p.Key.Part == i).Select(p => p.Value).ToList();
+            var clear = states.Count(s => s.Judged is { } v && part.Clears(v) && now - s.JudgedAt <= composite.MaxAge);
+            // A part that must hold on every device of the site is over when one is seen clear; else when all are.
+            return composite.PerSite && part.AllDevices ? clear > 0 : clear > 0 && clear == states.Count;
+        }
+
+        var parts = Enumerable.Range(0, composite.Parts.Count);
+        return composite.All ? parts.Any(PartClear) : parts.All(PartClear);
     }
 
     /// <summary>Which parts hold at <paramref name="now"/>, with the value and the devices behind each.</summary>
@@ -243,6 +264,7 @@ public sealed partial class RulesEngine
             State = State.Firing,
             Since = alert.Since,
             LastAt = alert.UpdatedAt,
+            Restored = true,
         };
 
     private sealed class CompositeTrack
@@ -254,6 +276,9 @@ public sealed partial class RulesEngine
         public DateTimeOffset Since { get; set; }
 
         public DateTimeOffset? ClearSince { get; set; }
+
+        /// <summary>Restored from the store and not yet seen to hold again here.</summary>
+        public bool Restored { get; set; }
 
         public DateTimeOffset LastAt { get; set; } = DateTimeOffset.MinValue;
 

@@ -72,6 +72,7 @@ public sealed partial class AlertStore : IDisposable
     public static AlertStore Open(string path, TimeProvider time) => SqliteFile.Open(path, "an alert database", (db, fullPath) =>
     {
         EnsureSchema(db, fullPath);
+        EnsureLeaseTable(db);
         var store = new AlertStore(db, fullPath, time);
         store.RequeueInterrupted();
         return store;
@@ -91,6 +92,12 @@ public sealed partial class AlertStore : IDisposable
         {
             return InTransaction(() =>
             {
+                // A process that lost the rules lease stores nothing more (RulesLease.cs).
+                if (!FenceHolds())
+                {
+                    return null;
+                }
+
                 var alert = ApplyInTransaction(e);
                 if (alert is not null && plan is not null)
                 {

@@ -20,6 +20,7 @@ public static class AlertsSetup
         {
             services.AddSingleton(new RulesEngine(rules));
             services.AddNotifications(notifications ?? NotificationOptions.FromEnvironment(Environment.GetEnvironmentVariable), Environment.GetEnvironmentVariable);
+            services.AddSingleton<IRulesLeadership>(sp => AlertStore.Leadership(sp.GetRequiredService<AlertStore>(), sp.GetRequiredService<Ingestion.IngestionOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RulesLeadership>>()));
             services.AddHostedService<RulesService>();
         }
 

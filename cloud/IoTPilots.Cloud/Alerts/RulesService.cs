@@ -27,7 +27,8 @@ public sealed class RulesService(
     IPointWriter influx,
     TimeProvider time,
     ILogger<RulesService> logger,
-    Notifications.AlertNotifier notifier) : BackgroundService
+    Notifications.AlertNotifier notifier,
+    IRulesLeadership leadership) : BackgroundService
 {
     /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
     public const string DerivedMeasurement = "derived";
@@ -43,6 +44,36 @@ public sealed class RulesService(
     private readonly Channel<List<string>> _influxLines = Channel.CreateUnbounded<List<string>>(new() { SingleReader = true });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var writing = WriteInfluxAsync(stoppingToken);
+        try
+        {
+            for (var term = 1; ; term++)
+            {
+                // A standby (RulesLeadership.cs): judges only while this process holds the rules lease, then stands by again.
+                await using var leader = await leadership.WaitUntilLeaderAsync(stoppingToken).ConfigureAwait(false);
+                // Nothing carries over from an earlier term: the other leader may have raised and resolved alerts since.
+                engine = term == 1 ? engine : new RulesEngine(engine.Rules, engine.Derived);
+                try
+                {
+                    await LeadAsync(leader.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (leader.Token.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _influxLines.Writer.TryComplete();
+            await writing.ConfigureAwait(false);
+        }
+    }
+
+    private async Task LeadAsync(CancellationToken stoppingToken)
     {
         var reopened = store.Unresolved();
         engine.Restore(reopened);
@@ -60,7 +91,6 @@ public sealed class RulesService(
             Subscribed = () => logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry),
         });
         var connection = source.RunAsync(JudgeAsync, stoppingToken);
-        var writing = WriteInfluxAsync(stoppingToken);
         using var timer = new PeriodicTimer(options.TickInterval, time);
         try
         {
@@ -80,8 +110,6 @@ public sealed class RulesService(
         }
 
         await connection.ConfigureAwait(false);
-        _influxLines.Writer.TryComplete();
-        await writing.ConfigureAwait(false);
     }
 
     private ValueTask JudgeAsync(InboundMessage message, CancellationToken cancellationToken)

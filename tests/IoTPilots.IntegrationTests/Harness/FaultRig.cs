@@ -13,10 +13,13 @@ namespace IoTPilots.IntegrationTests.Harness;
 public static class FaultRig
 {
     /// <summary>A Modbus TCP PLC with one <c>ras-tank-sim</c> tank at unit 1, answering steady values.</summary>
-    public static ModbusTcpServer StartTank()
+    public static ModbusTcpServer StartTank() => StartTank(out _);
+
+    /// <summary>As <see cref="StartTank()"/>, handing back the tank so that a test can change its readings.</summary>
+    public static ModbusTcpServer StartTank(out SimulatedModbusDevice tank)
     {
         var plc = new ModbusTcpServer(IPAddress.Loopback, 0);
-        var tank = new SimulatedModbusDevice(ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml")), plc.AddUnit(1));
+        tank = new SimulatedModbusDevice(ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml")), plc.AddUnit(1));
         tank.Set("do_mg_l", 6.5);
         tank.Set("temp_c", 28.4);
         plc.Start();

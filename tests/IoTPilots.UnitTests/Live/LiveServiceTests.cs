@@ -6,6 +6,7 @@ using IoTPilots.Cloud.Live;
 using IoTPilots.Contract;
 using IoTPilots.Mqtt;
 using IoTPilots.Rules;
+using IoTPilots.UnitTests.Fakes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -25,7 +26,7 @@ public sealed class LiveServiceTests : IDisposable
         var ingestion = new IngestionOptions(MqttEndpoint.Parse("mqtt://127.0.0.1:1"), InfluxEndpoint.FromEnvironment(_ => null), "ingest", "2");
         var subscription = new IngestionSubscription();
         subscription.Subscribed();
-        var sources = new FakeSources();
+        var sources = new FakeMessageSources();
         var state = new PlantState(new Zones(RuleSet.Load(RuleSet.DefaultFile)), DeviceRegistry.Open);
         var hub = new LiveHub();
         using var store = AlertStore.Open(Path.Combine(_dir, "alerts.db"), _time);
@@ -43,8 +44,8 @@ public sealed class LiveServiceTests : IDisposable
         Assert.True(source.Options is { CleanStart: true, AtMostOnce: true, AutoAck: true });
 
         var reading = $"{{\"v\":1,\"pilot\":\"aquaculture\",\"site\":\"s\",\"gateway\":\"g\",\"device\":\"tank-03\",\"seq\":1,\"readings\":[{{\"field\":\"do_mg_l\",\"ts\":{_time.GetUtcNow().ToUnixTimeMilliseconds()},\"value\":2.5,\"unit\":\"mg/L\",\"q\":\"good\"}}]}}";
-        await source.Deliver("pilots/v1/s/g/tank-03/telemetry", reading);
-        await source.Deliver("pilots/v1/s/g/status", Encoding.UTF8.GetString(new GatewayStatus("s", "g", GatewayStatus.Offline, _time.GetUtcNow(), 3, null).Encode()));
+        await source.DeliverAsync("pilots/v1/s/g/tank-03/telemetry", reading);
+        await source.DeliverAsync("pilots/v1/s/g/status", Encoding.UTF8.GetString(new GatewayStatus("s", "g", GatewayStatus.Offline, _time.GetUtcNow(), 3, null).Encode()));
         await Ticking(() => viewer.Pending == 2);
         var events = viewer.Take();
         Assert.Contains(events, e => e.Kind == "device" && e.Data.Contains("\"level\":\"critical\"", StringComparison.Ordinal));
@@ -77,57 +78,6 @@ public sealed class LiveServiceTests : IDisposable
         }
 
         Assert.True(condition());
-    }
-
-    /// <summary>The service loop runs on its own: give it a moment (never a fixed sleep as the answer).</summary>
-    private static async Task Until(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        Assert.True(condition());
-    }
-
-    private sealed class FakeSources : IMessageSources
-    {
-        public List<FakeSource> Opened { get; } = [];
-
-        public IMessageSource Open(MessageSourceOptions options)
-        {
-            var source = new FakeSource(options);
-            Opened.Add(source);
-            return source;
-        }
-    }
-
-    private sealed class FakeSource(MessageSourceOptions options) : IMessageSource
-    {
-        private Func<InboundMessage, CancellationToken, ValueTask>? _handler;
-
-        public MessageSourceOptions Options { get; } = options;
-
-        public bool Stopped { get; private set; }
-
-        public async Task RunAsync(Func<InboundMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken)
-        {
-            _handler = handler;
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                Stopped = true;
-            }
-        }
-
-        public async Task Deliver(string topic, string payload)
-        {
-            await Until(() => _handler is not null);
-            await _handler!(new InboundMessage(topic, Encoding.UTF8.GetBytes(payload), _ => ValueTask.CompletedTask), CancellationToken.None);
-        }
     }
 
     private sealed class NoInflux : ITelemetryQuery
