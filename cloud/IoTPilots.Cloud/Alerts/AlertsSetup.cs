@@ -19,6 +19,7 @@ public static class AlertsSetup
         if (options.Evaluate)
         {
             services.AddSingleton(new RulesEngine(rules));
+            services.AddSingleton<RulesSeed>();
             services.AddNotifications(notifications ?? NotificationOptions.FromEnvironment(Environment.GetEnvironmentVariable), Environment.GetEnvironmentVariable);
             services.AddHostedService<RulesService>();
         }
