@@ -168,4 +168,61 @@ public sealed class RulesReloadTests(Servers servers) : IDisposable
         Assert.Empty(log.Errors);
         await after.StopAsync();
     }
+
+    [Fact]
+    public async Task Silence_is_judged_on_each_gateway_s_clock_so_a_skewed_one_neither_raises_a_false_alert_nor_hides_a_silence()
+    {
+        var id = $"{Guid.NewGuid():N}"[..8];
+        var influx = await servers.NewDatabaseAsync("skew");
+        var rulesFile = Path.Combine(_dir, "rules.yaml");
+        await File.WriteAllTextAsync(rulesFile, $$"""
+            rules:
+              - { id: do-low, kind: threshold, device: "sk{{id}}*", field: do_mg_l, below: 3, severity: critical, source: A5 }
+              - { id: do-missing, kind: missing, device: "sk{{id}}*", field: do_mg_l, after: 3s, severity: critical, source: CONTEXT }
+            """);
+        var log = new ErrorLog();
+        using var cloud = Hosts.Cloud(servers.Mqtt, influx.Endpoint, log, rules: new RulesOptions(rulesFile, Path.Combine(_dir, "alerts.db"), Evaluate: true) { TickInterval = TimeSpan.FromMilliseconds(200) });
+        await cloud.StartAsync();
+        var store = cloud.Services.GetRequiredService<AlertStore>();
+        await using var publisher = await TestPublisher.ConnectAsync(servers.Mqtt);
+        var seq = 0;
+        var aheadStamp = DateTimeOffset.MinValue;
+        Task Publish(string gateway, string device, TimeSpan skew, double value)
+        {
+            // Stamped on a gateway clock off by the skew, as a Pi without NTP would.
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + skew;
+            aheadStamp = skew > TimeSpan.Zero ? at : aheadStamp;
+            var message = new TelemetryMessage(Pilots.Aquaculture, "ras-1", gateway, device, ++seq, [new Reading("do_mg_l", at, value, "mg/L", Quality.Good)]);
+            return publisher.PublishAsync(message.Topic, TelemetryCodec.Encode(message));
+        }
+
+        Task Behind() => Publish($"gb{id}", $"sk{id}-b", TimeSpan.FromMinutes(-10), 6.5);
+        Alert? Open(string rule, string device) => store.List(new AlertQuery(State: "open", Device: device)).SingleOrDefault(a => a.RuleId == rule);
+
+        // The gateway 10 min ahead reports a low DO until the engine judges it; the one 10 min behind reports throughout.
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                await Behind();
+                await Publish($"ga{id}", $"sk{id}-a", TimeSpan.FromMinutes(10), 2.0);
+                return Open("do-low", $"sk{id}-a") is not null;
+            },
+            TimeSpan.FromSeconds(30),
+            "the engine judging the gateway 10 min ahead");
+        // Then it falls silent: reported after 3 s of its own clock, not after 10 min and 3 s of the cloud's.
+        var silent = await Eventually.ValueAsync(
+            async () =>
+            {
+                await Behind();
+                return Open("do-missing", $"sk{id}-a");
+            },
+            TimeSpan.FromSeconds(20),
+            "the silence of the gateway 10 min ahead reported within seconds");
+
+        Assert.Equal(aheadStamp, silent.Since);
+        // The gateway 10 min behind reported all along: its stamps, 10 min old by the cloud's clock, are not silence.
+        Assert.Null(Open("do-missing", $"sk{id}-b"));
+        Assert.Empty(log.Errors);
+        await cloud.StopAsync();
+    }
 }
