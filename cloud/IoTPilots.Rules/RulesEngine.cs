@@ -21,7 +21,7 @@ namespace IoTPilots.Rules;
 public sealed partial class RulesEngine
 {
     private readonly Dictionary<(string Rule, SeriesKey Series, string Field), Track> _tracks = [];
-    private readonly Dictionary<string, Rule> _byId;
+    private Dictionary<string, Rule> _byId;
 
     public RulesEngine(IReadOnlyList<Rule> rules, IReadOnlyList<DerivedSignal>? derived = null)
     {
@@ -43,9 +43,9 @@ public sealed partial class RulesEngine
         Firing,
     }
 
-    public IReadOnlyList<Rule> Rules { get; }
+    public IReadOnlyList<Rule> Rules { get; private set; }
 
-    public IReadOnlyList<DerivedSignal> Derived { get; }
+    public IReadOnlyList<DerivedSignal> Derived { get; private set; }
 
     /// <summary>How many rule-device-field combinations are being watched.</summary>
     public int Tracked => _tracks.Count;
@@ -111,7 +111,8 @@ public sealed partial class RulesEngine
         foreach (var ((ruleId, series, _), track) in _tracks)
         {
             var rule = _byId[ruleId];
-            if (rule.Kind != RuleKind.Missing || track.State == State.Firing || now - track.LastGood <= rule.Window)
+            // Silence by the gateway's own clock (its readings' stamps are on it): skew raises no false alert and hides no silence.
+            if (rule.Kind != RuleKind.Missing || track.State == State.Firing || Clocks.Now(series.Gateway, now) - track.LastGood <= rule.Window)
             {
                 continue;
             }
@@ -176,13 +177,16 @@ public sealed partial class RulesEngine
 
     private AlertEvent? ObserveMissing(Rule rule, SeriesKey series, Track track, Reading reading, bool good)
     {
-        if (!good || reading.Timestamp <= track.LastGood)
+        var assumed = track.Assumed;
+        // A series expected but never heard from starts its silence at the seeding time on the cloud's clock; its
+        // first good reading, whatever the gateway's clock says, is the first real one.
+        if (!good || (reading.Timestamp <= track.LastGood && !track.Assumed))
         {
             return null;
         }
 
-        track.LastGood = reading.Timestamp;
-        if (track.State != State.Firing || reading.Timestamp <= track.Since)
+        (track.LastGood, track.Assumed) = (reading.Timestamp, false);
+        if (track.State != State.Firing || (reading.Timestamp <= track.Since && !assumed))
         {
             return null;
         }
@@ -439,6 +443,9 @@ public sealed partial class RulesEngine
 
         /// <summary>Sampling time of the last good reading, or of first sight (missing).</summary>
         public DateTimeOffset LastGood { get; set; }
+
+        /// <summary>Missing: expected and never heard from, so <see cref="LastGood"/> is the seeding time, not a reading's.</summary>
+        public bool Assumed { get; set; }
 
         public required string Field { get; init; }
 

@@ -19,6 +19,7 @@ public static class AlertsSetup
         if (options.Evaluate)
         {
             services.AddSingleton(new RulesEngine(rules));
+            services.AddSingleton<RulesSeed>();
             services.AddNotifications(notifications ?? NotificationOptions.FromEnvironment(Environment.GetEnvironmentVariable), Environment.GetEnvironmentVariable);
             services.AddSingleton<IRulesLeadership>(sp => AlertStore.Leadership(sp.GetRequiredService<AlertStore>(), sp.GetRequiredService<Ingestion.IngestionOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RulesLeadership>>()));
             services.AddHostedService<RulesService>();

@@ -13,6 +13,9 @@ public sealed record RulesOptions(string RulesPath, string DatabasePath, bool Ev
     /// <summary>How often missing-data rules are checked.</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the rules files' content is compared with what was last read, besides the file watcher (rules README, "Live reload").</summary>
+    public TimeSpan ReloadPoll { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Reads and checks the variables once, at start; a wrong one is a <see cref="FormatException"/> naming it. The
     /// rules themselves are loaded by <see cref="AlertsSetup.AddAlerts"/>, whose errors name file, line and field.

@@ -28,6 +28,7 @@ public sealed class RulesService(
     TimeProvider time,
     ILogger<RulesService> logger,
     Notifications.AlertNotifier notifier,
+    RulesSeed seed,
     IRulesLeadership leadership) : BackgroundService
 {
     /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
@@ -46,6 +47,9 @@ public sealed class RulesService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var writing = WriteInfluxAsync(stoppingToken);
+        // Watched in every term and while standing by, so a standby that takes over judges by the rules in force
+        // (a reload's resolutions are fenced off the store while this process does not hold the lease).
+        var reloading = new RulesFileWatcher(options.RulesPath, options.ReloadPoll, time, logger).RunAsync(ReloadAsync, stoppingToken);
         try
         {
             for (var term = 1; ; term++)
@@ -53,7 +57,10 @@ public sealed class RulesService(
                 // A standby (RulesLeadership.cs): judges only while this process holds the rules lease, then stands by again.
                 await using var leader = await leadership.WaitUntilLeaderAsync(stoppingToken).ConfigureAwait(false);
                 // Nothing carries over from an earlier term: the other leader may have raised and resolved alerts since.
-                engine = term == 1 ? engine : new RulesEngine(engine.Rules, engine.Derived);
+                lock (_gate)
+                {
+                    engine = term == 1 ? engine : new RulesEngine(engine.Rules, engine.Derived);
+                }
                 try
                 {
                     await LeadAsync(leader.Token).ConfigureAwait(false);
@@ -68,6 +75,7 @@ public sealed class RulesService(
         }
         finally
         {
+            await reloading.ConfigureAwait(false);
             _influxLines.Writer.TryComplete();
             await writing.ConfigureAwait(false);
         }
@@ -78,8 +86,10 @@ public sealed class RulesService(
         var reopened = store.Unresolved();
         engine.Restore(reopened);
         logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", engine.Rules.Count, options.RulesPath, reopened.Count);
+        await ExpectAsync(engine.Rules, stoppingToken).ConfigureAwait(false);
 
-        var source = sources.Open(new MessageSourceOptions($"cloud-rules-{ingestion.Group}", [Topics.AllTelemetry])
+        // The gateways' statuses too: their stamps tell the gateways' clocks (rules README, "Clock skew").
+        var source = sources.Open(new MessageSourceOptions($"cloud-rules-{ingestion.Group}", [Topics.AllTelemetry, GatewayStatus.AllTopics])
         {
             CleanStart = true,
             // QoS 0: a clean session replays nothing anyway, and acknowledged delivery made the broker keep a window,
@@ -114,8 +124,23 @@ public sealed class RulesService(
 
     private ValueTask JudgeAsync(InboundMessage message, CancellationToken cancellationToken)
     {
+        var receivedAt = time.GetUtcNow();
+        if (message.Topic.EndsWith("/status", StringComparison.Ordinal))
+        {
+            // A malformed status is the fleet-health writer's to report; here it only goes unused.
+            if (GatewayStatus.TryDecode(message.Payload.Span, message.Topic, out _) is { } status)
+            {
+                lock (_gate)
+                {
+                    engine.ObserveStatus(status, receivedAt);
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
         // Invalid messages are the ingestion's to quarantine and count; here they are simply not judged.
-        var result = TelemetryCodec.Decode(message.Payload.Span, message.Topic, time.GetUtcNow());
+        var result = TelemetryCodec.Decode(message.Payload.Span, message.Topic, receivedAt);
         if (!result.Ok)
         {
             return ValueTask.CompletedTask;
@@ -125,7 +150,7 @@ public sealed class RulesService(
         IReadOnlyList<Reading> derived;
         lock (_gate)
         {
-            events = engine.Observe(result.Message!);
+            events = engine.Observe(result.Message!, receivedAt);
             derived = engine.LastDerived;
         }
 
@@ -140,6 +165,52 @@ public sealed class RulesService(
 
         Apply(events);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Watches the series the missing-data rules among <paramref name="rules"/> expect from the device registry, each
+    /// from its last good reading in InfluxDB (rules README, "Missing data").
+    /// </summary>
+    private async Task ExpectAsync(IEnumerable<Rule> rules, CancellationToken cancellationToken)
+    {
+        var expected = await seed.ReadAsync(rules, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            foreach (var e in expected)
+            {
+                engine.Expect(e.Series, e.Field, e.LastGood, now);
+            }
+        }
+    }
+
+    /// <summary>A valid new version of the rules files, put in force without a restart (rules README, "Live reload").</summary>
+    private async Task ReloadAsync(RuleBook book, CancellationToken cancellationToken)
+    {
+        RulesReload reload;
+        lock (_gate)
+        {
+            reload = engine.Reload(book, time.GetUtcNow());
+        }
+
+        if (reload.Unchanged)
+        {
+            logger.LogDebug("Rules files in {Path} read again: no rule changed", options.RulesPath);
+            return;
+        }
+
+        logger.LogInformation("Rules reloaded from {Path}: {Changes}; {Rules} rules in force", options.RulesPath, reload, book.Rules.Count);
+        foreach (var e in reload.Events)
+        {
+            logger.LogWarning("Alert of rule {Rule} on {Series} {Field} resolved by the reload: {Reason}", e.RuleId, e.Series, e.Field, e.Message.En);
+        }
+
+        Apply(reload.Events);
+        var expecting = book.Rules.Where(r => r.Kind == RuleKind.Missing && (reload.Added.Contains(r.Id) || reload.Changed.Contains(r.Id))).ToList();
+        if (expecting.Count > 0)
+        {
+            await ExpectAsync(expecting, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private void Apply(IReadOnlyList<AlertEvent> events)

@@ -12,19 +12,23 @@ public sealed class DeviceRegistry
 {
     private readonly HashSet<(string Gateway, string Device)>? _known;
 
-    private DeviceRegistry(HashSet<(string, string)>? known, string source, IReadOnlyList<Inventory>? inventories = null)
+    private DeviceRegistry(HashSet<(string, string)>? known, string source, IReadOnlyList<RegisteredDevice> devices, IReadOnlyList<Inventory>? inventories = null)
     {
         _known = known;
         Source = source;
+        Devices = devices;
         Inventories = inventories ?? [];
     }
 
-    public static DeviceRegistry Open { get; } = new(null, "(none: every device accepted)");
+    public static DeviceRegistry Open { get; } = new(null, "(none: every device accepted)", []);
 
     /// <summary>The inventories themselves (none when open): what each gateway polls, and which points it may write.</summary>
     public IReadOnlyList<Inventory> Inventories { get; }
 
     public string Source { get; }
+
+    /// <summary>Every device of the inventories, with the fields it reports: the series the missing-data rules expect.</summary>
+    public IReadOnlyList<RegisteredDevice> Devices { get; }
 
     public bool IsOpen => _known is null;
 
@@ -40,16 +44,30 @@ public sealed class DeviceRegistry
             : [path];
         var known = new HashSet<(string, string)>();
         var inventories = new List<Inventory>();
+        var devices = new List<RegisteredDevice>();
         foreach (var file in files)
         {
             var inventory = InventoryLoader.Load(file);
             inventories.Add(inventory);
             foreach (var device in inventory.Devices)
             {
-                known.Add((inventory.Gateway, device.Id));
+                if (known.Add((inventory.Gateway, device.Id)))
+                {
+                    devices.Add(new RegisteredDevice(device.Pilot, device.Site, inventory.Gateway, device.Id, FieldsOf(device)));
+                }
             }
         }
 
-        return new DeviceRegistry(known, path, inventories);
+        return new DeviceRegistry(known, path, devices, inventories);
     }
+
+    /// <summary>
+    /// The fields the inventory says a device reports: a Modbus device's signals, a single-value sensor's field. An EZO
+    /// circuit or a BME280 without a <c>field</c> names its fields in the edge's drivers, not in the inventory: none here.
+    /// </summary>
+    private static IReadOnlyList<string> FieldsOf(DeviceConfig device) =>
+        [.. device.Signals.Select(s => s.Name).Concat(device.Field is { } f ? [f] : []).Distinct(StringComparer.Ordinal)];
 }
+
+/// <summary>One device of the registry: its series' tags (as its gateway publishes them) and the fields it reports.</summary>
+public sealed record RegisteredDevice(string Pilot, string Site, string Gateway, string Device, IReadOnlyList<string> Fields);
