@@ -132,6 +132,33 @@ public sealed class DriftRulesTests
         Assert.Equal((33.5, 0.5, -4.0), (raised.Evidence!.Drift!.Mean, raised.Evidence.Drift.Sigma, raised.Evidence.Drift.Sigmas));
     }
 
+    [Fact]
+    public void A_drift_of_a_derived_signal_carries_the_inputs_it_was_computed_from()
+    {
+        var book = RuleSet.Parse("""
+            derived:
+              - { name: dt_per_mw, unit: K/MW, expr: "(out_c - in_c) / power_mw", source: F8 }
+            rules:
+              - { id: d, kind: drift, field: dt_per_mw, method: ewma, baseline: 1h, min_sigma: 0.1, direction: up, severity: warning, source: U }
+            """, "derived.yaml");
+        var engine = new RulesEngine(book);
+        var events = new List<AlertEvent>();
+
+        // 9 K/MW for 90 min, then the flow drops and the outlet runs 6 K hotter at the same 3 MW: 11 K/MW.
+        for (var t = TimeSpan.Zero; t <= TimeSpan.FromHours(2); t += Step)
+        {
+            var outlet = t < TimeSpan.FromMinutes(90) ? 57 : 63;
+            events.AddRange(engine.Observe(new TelemetryMessage(Pilots.Factory, "plant", "gw-1", "furnace-1-aux", 1,
+                [new("in_c", T0 + t, 30, "°C", Quality.Good), new("out_c", T0 + t, outlet, "°C", Quality.Good), new("power_mw", T0 + t, 3, "MW", Quality.Good)])));
+        }
+
+        var raised = Assert.Single(events);
+        Assert.Equal((9.0, 0.1, 11.0), (raised.Evidence!.Drift!.Mean, raised.Evidence.Drift.Sigma, raised.Value!.Value));
+        Assert.Equal(["out_c", "in_c", "power_mw"], raised.Evidence.Inputs.Select(i => i.Field));
+        Assert.Equal("K/MW", raised.Evidence.Drift.Unit);
+        Assert.Contains("drifting from its baseline 9 ± 0.1 K/MW over 1 h: now 11 K/MW, +2 K/MW (+20 σ)", raised.Message.En, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{ id: a, kind: drift, field: x, baseline: 1h, below: 3, severity: info, source: s }", "rules[0].below: a drift rule takes no 'below'")]
     [InlineData("{ id: a, kind: drift, field: x, baseline: 1h, hold: 1m, severity: info, source: s }", "rules[0].hold: a drift rule takes no 'hold'")]
