@@ -13,7 +13,7 @@ namespace IoTPilots.Rules;
 /// </summary>
 public static partial class MessageTemplate
 {
-    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window", "eta", "parts", "inputs"];
+    public static readonly IReadOnlyList<string> Placeholders = ["device", "site", "gateway", "field", "value", "limit", "unit", "window", "eta", "parts", "inputs", "baseline", "shift", "sigmas", "since"];
 
     /// <summary>The first placeholder that is not one of <see cref="Placeholders"/>, or null.</summary>
     public static string? UnknownPlaceholder(string template) =>
@@ -28,6 +28,7 @@ public static partial class MessageTemplate
         (RuleKind.Rate, false) => new("{field} on {device} is rising at {value} {unit}/min (limit {limit} {unit}/min)", "{field} ở {device} đang tăng {value} {unit}/phút (ngưỡng {limit} {unit}/phút)"),
         (RuleKind.Forecast, true) => new("{field} on {device} is trending down: at this rate it reaches {limit} {unit} in {eta}", "{field} ở {device} đang có xu hướng giảm: với tốc độ này sẽ chạm {limit} {unit} sau {eta}"),
         (RuleKind.Forecast, false) => new("{field} on {device} is trending up: at this rate it reaches {limit} {unit} in {eta}", "{field} ở {device} đang có xu hướng tăng: với tốc độ này sẽ chạm {limit} {unit} sau {eta}"),
+        (RuleKind.Drift, _) => new("{field} on {device} is drifting from its baseline {baseline}: now {value} {unit}, {shift} ({sigmas}), for {since}", "{field} ở {device} đang trôi khỏi mức nền {baseline}: hiện là {value} {unit}, lệch {shift} ({sigmas}), từ {since} trước"),
         _ => new("No reading of {field} from {device} for {window}", "Không có số liệu {field} từ {device} trong {window}"),
     };
 
@@ -53,6 +54,10 @@ public static partial class MessageTemplate
             "eta" => eta is { } e ? e.Describe(vietnamese) : "–",
             "parts" => evidence is { Parts.Count: > 0 } p ? string.Join("; ", p.Parts.Select(x => x.Describe(vietnamese))) : "–",
             "inputs" => evidence is { Inputs.Count: > 0 } i ? string.Join(", ", i.Inputs.Select(x => x.Describe(vietnamese))) : "–",
+            "baseline" => evidence?.Drift?.Baseline(vietnamese) ?? "–",
+            "shift" => evidence?.Drift?.ShiftText(vietnamese) ?? "–",
+            "sigmas" => evidence?.Drift?.SigmasText(vietnamese) ?? "–",
+            "since" => evidence?.Drift?.SinceText(vietnamese) ?? "–",
             _ => m.Value,
         }).Replace("  ", " ", StringComparison.Ordinal).Trim();
 
@@ -118,11 +123,11 @@ public sealed record Eta(TimeSpan Likely, TimeSpan Earliest, TimeSpan? Latest)
 }
 
 /// <summary>Why an alert of a composite rule or on a derived signal was decided: the parts and the inputs, for its text and its record.</summary>
-public sealed record Evidence(IReadOnlyList<PartEvidence> Parts, IReadOnlyList<InputEvidence> Inputs)
+public sealed record Evidence(IReadOnlyList<PartEvidence> Parts, IReadOnlyList<InputEvidence> Inputs, DriftEvidence? Drift = null)
 {
     public static readonly Evidence None = new([], []);
 
-    public override string ToString() => string.Join("; ", [.. Parts.Select(p => p.Describe(false)), .. Inputs.Select(i => i.Describe(false))]);
+    public override string ToString() => string.Join("; ", [.. Parts.Select(p => p.Describe(false)), .. Inputs.Select(i => i.Describe(false)), .. Drift is { } d ? [d.Describe(false)] : Array.Empty<string>()]);
 }
 
 /// <summary>One condition of a composite: whether it held at the decision, its latest value (or slope), and since when.</summary>

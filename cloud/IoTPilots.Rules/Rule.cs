@@ -18,6 +18,9 @@ public enum RuleKind
 
     /// <summary>All (or any) of several conditions hold, each for its own hold time: see <see cref="Composite"/>.</summary>
     Composite,
+
+    /// <summary>The signal's mean has drifted from its own learned baseline (CUSUM or EWMA): see <see cref="Drift"/>.</summary>
+    Drift,
 }
 
 /// <summary>
@@ -52,7 +55,8 @@ public sealed record Rule(
     string Source,
     LocalizedText Message,
     TimeSpan ClearHold = default,
-    Composite? Composite = null)
+    Composite? Composite = null,
+    Drift? Drift = null)
 {
     private readonly Regex? _field = Pattern(Field);
     private readonly Regex? _device = Device is null ? null : Pattern(Device);

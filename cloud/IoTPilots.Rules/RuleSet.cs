@@ -10,7 +10,7 @@ namespace IoTPilots.Rules;
 /// </summary>
 public static partial class RuleSet
 {
-    private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast", "composite"];
+    private static readonly string[] Kinds = ["threshold", "rate", "missing", "forecast", "composite", "drift"];
     private static readonly string[] Severities = ["info", "warning", "critical"];
 
     /// <summary>The rules shipped with the cloud service, from docs/domain.md (copied next to the binaries).</summary>
@@ -72,7 +72,7 @@ public static partial class RuleSet
 
     private static Rule Parse(ConfigNode n)
     {
-        n.AllowOnly("id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "clear_hold", "window", "after", "within", "when", "all", "any", "per", "max_age", "severity", "source", "message");
+        n.AllowOnly(["id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "clear_hold", "window", "after", "within", "when", "all", "any", "per", "max_age", "severity", "source", "message", .. DriftKeys]);
         var idNode = n.Required("id");
         var id = idNode.AsString();
         if (!IdPattern().IsMatch(id))
@@ -86,9 +86,11 @@ public static partial class RuleSet
             "rate" => RuleKind.Rate,
             "forecast" => RuleKind.Forecast,
             "composite" => RuleKind.Composite,
+            "drift" => RuleKind.Drift,
             _ => RuleKind.Missing,
         };
         Composite? composite = null;
+        var drift = ParseDrift(n, kind);
         if (kind == RuleKind.Composite)
         {
             composite = ParseComposite(n);
@@ -120,7 +122,7 @@ public static partial class RuleSet
         double? above = n.Optional("above")?.AsDouble();
         double? clear = n.Optional("clear")?.AsDouble();
         TimeSpan window;
-        if (kind == RuleKind.Composite)
+        if (kind is RuleKind.Composite or RuleKind.Drift)
         {
             window = TimeSpan.Zero;
         }
@@ -229,7 +231,7 @@ public static partial class RuleSet
             message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
         }
 
-        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message, clearHold, composite);
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message, clearHold, composite, drift);
     }
 
     private static TimeSpan NotNegative(ConfigNode n, string key)

@@ -87,6 +87,7 @@ public sealed partial class RulesEngine
                     _ when !good || reading.Timestamp <= track.LastAt => null,
                     RuleKind.Threshold => Judge(rule, series, track, reading.Timestamp, reading.Value!.Value),
                     RuleKind.Forecast => ObserveForecast(rule, series, track, reading),
+                    RuleKind.Drift => ObserveDrift(rule, series, track, reading),
                     _ => ObserveRate(rule, series, track, reading),
                 };
                 if (e is not null)

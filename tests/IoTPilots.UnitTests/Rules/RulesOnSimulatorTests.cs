@@ -11,7 +11,7 @@ namespace IoTPilots.UnitTests.Rules;
 /// </summary>
 public sealed class RulesOnSimulatorTests
 {
-    private static readonly DateTimeOffset Start = new(2026, 11, 23, 1, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Start = new(2026, 11, 23, 1, 0, 0, TimeSpan.Zero);
 
     private static RuleBook Rules()
     {
@@ -25,9 +25,10 @@ public sealed class RulesOnSimulatorTests
     }
 
     /// <summary>Steps the fleet a second at a time and feeds every device's readings to the engine at the demo's poll intervals.</summary>
-    private static List<AlertEvent> Run(string scenario, TimeSpan duration)
+    /// <param name="lead">Normal operation before the scenario's clock starts (drift rules learn their baseline meanwhile).</param>
+    internal static List<AlertEvent> Run(string scenario, TimeSpan duration, int seed = 1, TimeSpan lead = default)
     {
-        var fleet = new Fleet(Start, seed: 1);
+        var fleet = new Fleet(Start, seed);
         var faults = ScenarioCatalog.Create(scenario);
         var engine = new RulesEngine(Rules());
         var events = new List<AlertEvent>();
@@ -39,7 +40,11 @@ public sealed class RulesOnSimulatorTests
         for (var t = TimeSpan.FromSeconds(1); t <= duration; t += TimeSpan.FromSeconds(1))
         {
             var now = Start + t;
-            faults.Apply(fleet, t);
+            if (t >= lead)
+            {
+                faults.Apply(fleet, t - lead);
+            }
+
             fleet.Step(now, TimeSpan.FromSeconds(1));
             var second = (int)t.TotalSeconds;
             if (second % 5 == 0)
