@@ -14,6 +14,15 @@ public sealed partial class RulesEngine
 {
     private readonly Dictionary<(string Rule, SeriesKey Series, string Field), DriftTrack> _drifts = [];
 
+    /// <summary>A removed drift rule's detectors go; a changed one's learn their baseline again under the new definition.</summary>
+    partial void ReloadOther(IReadOnlySet<string> removed, IReadOnlySet<string> changed)
+    {
+        foreach (var key in _drifts.Keys.Where(k => removed.Contains(k.Rule) || changed.Contains(k.Rule)).ToList())
+        {
+            _drifts.Remove(key);
+        }
+    }
+
     private AlertEvent? ObserveDrift(Rule rule, SeriesKey series, Track track, Reading reading)
     {
         var drift = rule.Drift!;
