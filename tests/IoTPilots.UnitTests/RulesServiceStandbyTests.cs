@@ -42,6 +42,7 @@ public sealed class RulesServiceStandbyTests : IDisposable
         var rules = RuleSet.Parse("rules: [{ id: do-critical, kind: threshold, field: do_mg_l, below: 3.0, clear: 3.5, severity: critical, source: A5 }]", "rules.yaml");
         store.FenceAlertEvents("rules", "me");
         var leadership = new RulesLeadership(store, "me", LeaseOptions.Rules, _time, NullLogger<RulesLeadership>.Instance);
+        using var http = new HttpClient();
         using var service = new RulesService(
             new IngestionOptions(MqttEndpoint.Parse("mqtt://127.0.0.1:1"), InfluxEndpoint.FromEnvironment(_ => null), "ingest", "1"),
             subscription,
@@ -53,6 +54,8 @@ public sealed class RulesServiceStandbyTests : IDisposable
             _time,
             NullLogger<RulesService>.Instance,
             new AlertNotifier(store, new NotificationPlanner(NotificationConfig.Empty, _time), new OutboxSignal()),
+            // An open registry expects no series, so the seed never asks InfluxDB.
+            new RulesSeed(DeviceRegistry.Open, new InfluxWriter(http, InfluxEndpoint.FromEnvironment(_ => null)), NullLogger<RulesSeed>.Instance),
             leadership);
         await service.StartAsync(CancellationToken.None);
 
