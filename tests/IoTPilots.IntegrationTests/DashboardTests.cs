@@ -53,6 +53,7 @@ public sealed partial class DashboardTests(Servers servers)
         [("pilots-port", 5)] = new("device", Cranes, 0, 2000),
         [("pilots-port", 6)] = new("device", Cranes, 0, 30),
         [("pilots-port", 7)] = new("device", Cranes, double.NegativeInfinity, double.PositiveInfinity),
+        [("pilots-port", 8)] = new("device", Cranes, 1, 4),
         [("pilots-delivery", 1)] = new("gateway", Gateways, 0, 0),
         [("pilots-delivery", 2)] = new("gateway", Gateways, 0, 1e6),
         [("pilots-delivery", 3)] = new("device", ["furnace-1-zone-2"], 0, 1e6),

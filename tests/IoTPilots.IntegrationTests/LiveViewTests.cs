@@ -147,6 +147,9 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
         await Expect(tank.Locator("[data-field=do_mg_l] [data-testid=value]")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+,\d+ mg/L"));
         await Expect(tank.Locator("[data-field=do_mg_l] [data-testid=sparkline]")).ToHaveCountAsync(1);
         await Expect(tank.GetByTestId("age")).ToContainTextAsync("giây trước");
+        // A crane shows its ISO 10816 zone itself, the derived iso_zone of the rules files, as a letter.
+        await Expect(Tile(page, "sts-01").GetByTestId("iso-zone")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^ISO [A-D]$"));
+        Assert.Equal(0, await tank.GetByTestId("iso-zone").CountAsync());
         await Expect(tank).ToHaveAttributeAsync("data-level", "ok");
         await Expect(tank.GetByTestId("tile-level")).ToHaveTextAsync("Bình thường");
 

@@ -122,6 +122,10 @@ public sealed class RulesService(
         await connection.ConfigureAwait(false);
     }
 
+    /// <summary>The line protocol of a message's derived readings: measurement <see cref="DerivedMeasurement"/>, the telemetry's tags and times.</summary>
+    public static List<string> DerivedLines(TelemetryMessage message, IReadOnlyList<Reading> derived) =>
+        [.. LineProtocol.FromMessage(message with { Readings = derived }).Select(line => DerivedMeasurement + line[LineProtocol.TelemetryMeasurement.Length..])];
+
     private ValueTask JudgeAsync(InboundMessage message, CancellationToken cancellationToken)
     {
         var receivedAt = time.GetUtcNow();
@@ -159,8 +163,7 @@ public sealed class RulesService(
         // engine judges (a backlog sent after an outage gets none: rules README, "Derived signals").
         if (derived.Count > 0)
         {
-            _influxLines.Writer.TryWrite([.. LineProtocol.FromMessage(result.Message! with { Readings = derived })
-                .Select(line => DerivedMeasurement + line[LineProtocol.TelemetryMeasurement.Length..])]);
+            _influxLines.Writer.TryWrite(DerivedLines(result.Message!, derived));
         }
 
         Apply(events);

@@ -69,6 +69,8 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
             return;
         }
 
+        // The derived signals too (the ISO 10816 zone, NH3-N...), as the rules engine computes them: the view shows the zone itself.
+        message = zones.WithDerived(message);
         var series = new SeriesKey(message.Pilot, message.Site, message.Gateway, message.Device);
         var key = KeyOf(message.Site, message.Gateway, message.Device);
         lock (_gate)

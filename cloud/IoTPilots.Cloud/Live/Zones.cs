@@ -29,6 +29,26 @@ public sealed class Zones(IReadOnlyList<Rule> rules)
     private readonly Rule[] _thresholds = [.. rules.Where(r => r.Kind == RuleKind.Threshold)];
     private readonly Rule[] _all = [.. rules];
 
+    // An engine with no rules, for the derived signals of the rules files alone: the same latest-good-values and
+    // max_age the rules engine derives with, so the tile's zone is the one stored in InfluxDB's `derived`.
+    private readonly RulesEngine? _derive = rules is RuleBook { Derived.Count: > 0 } book ? new RulesEngine([], book.Derived) : null;
+    private readonly Lock _deriveGate = new();
+
+    /// <summary>The message with the derived signals that match its device appended (none without derived signals).</summary>
+    public TelemetryMessage WithDerived(TelemetryMessage message)
+    {
+        if (_derive is null)
+        {
+            return message;
+        }
+
+        lock (_deriveGate)
+        {
+            _derive.Observe(message);
+            return _derive.LastDerived is { Count: > 0 } derived ? message with { Readings = [.. message.Readings, .. derived] } : message;
+        }
+    }
+
     /// <summary>Info alerts inform; only warnings and criticals colour a tile.</summary>
     public static Level Of(Severity severity) => severity switch
     {

@@ -77,6 +77,9 @@ function number(v) {
   return new Intl.NumberFormat(LOCALE[lang], { maximumFractionDigits: Math.abs(v) >= 100 ? 1 : 2 }).format(v);
 }
 
+// The ISO 10816 zone is a derived signal numbered 1-4 (rules/default.yaml, iso_zone); people read it as A-D.
+function reading(v, u) { return u === "zone" && v >= 1 && v <= 4 ? "ABCD"[Math.round(v) - 1] : number(v) + unit(u); }
+function isoZone(d) { const z = d.fields.find(f => f.unit === "zone" && f.value >= 1 && f.value <= 4 && f.quality === "good"); return z ? "ABCD"[Math.round(z.value) - 1] : null; }
 function unit(u) { return !u || u === "count" || u === "bool" ? "" : " " + (u === "degC" ? "°C" : u); }
 
 function ago(ms) { return ms ? t().ago(Math.max(0, Math.round((now() - ms) / 1000))) : t().never; }
@@ -176,7 +179,7 @@ function signalRow(d, f, withTrend) {
   const q = f.quality !== "good" ? h("span", { class: "q", "data-testid": "quality" }, t().quality[f.quality] || f.quality) : null;
   return h("div", { class: "sig", "data-testid": "signal", "data-field": f.field, "data-level": f.level, "data-quality": f.quality },
     h("span", { class: "f", title: f.field }, f.field),
-    h("span", { class: "v", "data-testid": "value" }, number(f.value) + unit(f.unit), q),
+    h("span", { class: "v", "data-testid": "value" }, reading(f.value, f.unit), q),
     withTrend ? sparkline((trends.get(d.key) || new Map()).get(f.field), f.limits) : null);
 }
 
@@ -189,6 +192,7 @@ function tileElement(d) {
   const details = rest.length ? h("details", { "data-key": d.key, ontoggle: e => { if (e.target.open) openDetails.add(d.key); else openDetails.delete(d.key); } },
     h("summary", { onclick: e => e.stopPropagation() }, t().more(rest.length)), rest.map(f => signalRow(d, f, false))) : null;
   if (details && openDetails.has(d.key)) details.open = true;
+  const zone = isoZone(d);
   const alerts = d.alerts.length ? h("ul", { class: "alerts", "data-testid": "tile-alerts" },
     d.alerts.map(a => h("li", { class: `sev-${a.severity}`, lang }, a.message[lang] || a.rule))) : null;
   return h("article", {
@@ -198,6 +202,7 @@ function tileElement(d) {
   h("div", { class: "t-head" },
     h("span", { class: "t-name" }, d.device),
     h("span", { class: `badge lv-${d.level}`, "data-testid": "tile-level" }, t().level[d.level]),
+    zone ? h("span", { class: `badge iso iso-${zone}`, "data-testid": "iso-zone", title: "ISO 10816-3" }, `ISO ${zone}`) : null,
     h("span", { class: "age", "data-testid": "age", "data-at": String(d.at || 0) }, ago(d.at)),
     h("span", { class: "t-site" }, `${d.site} · ${d.gateway}`)),
   alerts, main.map(f => signalRow(d, f, true)), details);

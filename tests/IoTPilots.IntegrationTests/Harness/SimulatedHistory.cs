@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Alerts;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Contract;
 using IoTPilots.FirmwareSim;
@@ -80,6 +81,8 @@ public sealed class SimulatedHistory
                 history.Lines.AddRange(LineProtocol.FromMessage(message));
                 history.Note(pilot, site, device.Device);
                 history.Alerts(engine.Observe(message), alertIds);
+                // As the rules service stores them: the ISO zone, NH3-N and cooling ΔT per MW for the panels that show them.
+                history.Lines.AddRange(RulesService.DerivedLines(message, engine.LastDerived));
             }
 
             history.Alerts(engine.Tick(now), alertIds);

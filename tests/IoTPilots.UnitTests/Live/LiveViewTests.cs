@@ -39,6 +39,20 @@ public sealed class LiveViewTests
     public void Crane_vibration_takes_its_iso_10816_zone_only_under_load_as_the_rules_say(double vib, double hoistSpeed, Level expected) =>
         Assert.Equal(expected, Judge(Message("port", "sts-01", T0, ("vib_mm_s", vib), ("hoist_speed_m_min", hoistSpeed)), "vib_mm_s"));
 
+    [Theory]
+    // rules/default.yaml iso_zone: zone(vib_mm_s, 2.3, 4.5, 7.1), 1 = A … 4 = D [docs/domain.md V1].
+    [InlineData(1.0, 1)]
+    [InlineData(3.0, 2)]
+    [InlineData(5.0, 3)]
+    [InlineData(7.1, 4)]
+    public void A_crane_message_gains_its_iso_zone_as_the_rules_engine_derives_it(double vib, double zone)
+    {
+        var derived = new Zones(Shipped).WithDerived(Message("port", "sts-01", T0, ("vib_mm_s", vib), ("hoist_speed_m_min", 20.0)));
+
+        Assert.Equal(zone, derived.Readings.Single(r => r.Field == "iso_zone").Value);
+        Assert.DoesNotContain(new Zones(Shipped).WithDerived(Message("aquaculture", "tank-03", T0, ("do_mg_l", 6.0))).Readings, r => r.Field == "iso_zone");
+    }
+
     [Fact]
     public void A_reading_without_a_good_value_is_not_judged_and_a_rule_of_another_pilot_does_not_apply()
     {
