@@ -24,6 +24,7 @@ public sealed class CommandPathTests(Servers servers) : IAsyncLifetime
     private ModbusTcpServer _plc = null!;
     private ModbusSlave _tank = null!;
     private SignalDefinition _coil = null!;
+    private SignalDefinition _manual = null!;
     private ChildProcess _edge = null!;
     private MqttSession _cloud = null!;
 
@@ -32,6 +33,7 @@ public sealed class CommandPathTests(Servers servers) : IAsyncLifetime
         _plc = new ModbusTcpServer(IPAddress.Loopback, 0);
         var profile = ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml"));
         _coil = profile.Signals.Single(s => s.Name == "backup_aerator_on");
+        _manual = profile.Signals.Single(s => s.Name == _coil.Write!.Lock);
         var tank = new SimulatedModbusDevice(profile, _plc.AddUnit(1));
         tank.Set("do_mg_l", 2.9);
         _tank = tank.Slave;
@@ -114,6 +116,38 @@ public sealed class CommandPathTests(Servers servers) : IAsyncLifetime
         var replayed = await ResultAsync(signed);
         Assert.Equal((CommandOutcome.Refused, CommandReasons.Replayed), (replayed.Outcome, replayed.Reason));
         Assert.False(CoilOn);
+    }
+
+    [Fact]
+    public async Task The_manual_switch_at_the_tank_wins_over_a_signed_command()
+    {
+        await StartEdgeAsync();
+        _tank.SetBit(_manual.Table, _manual.Address, true);
+
+        // The gate sees the switch once the poller has read it (every second): until then a command may still run.
+        CommandResult? last = null;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var command = CommandSignature.Sign(Command(value: 0), _key);
+                await SendAsync(command);
+                last = await ResultAsync(command);
+                return last.Reason == CommandReasons.Locked;
+            },
+            TimeSpan.FromSeconds(60),
+            "a command refused as locked");
+        Assert.Equal(CommandOutcome.Refused, last!.Outcome);
+        Assert.Contains("manual_mode", last.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_command_key_too_short_stops_the_agent_with_exit_code_2_naming_the_variable()
+    {
+        using var edge = new ChildProcess("edge/IoTPilots.Edge", ["--inventory", Path.Combine(_dir, "edge.yaml")], new() { ["PILOTS_COMMAND_KEY"] = Convert.ToBase64String(new byte[16]) });
+        edge.Start();
+
+        Assert.Equal(2, await edge.ExitCodeAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("PILOTS_COMMAND_KEY: the command key has 16 bytes", edge.Log, StringComparison.Ordinal);
     }
 
     [Fact]
