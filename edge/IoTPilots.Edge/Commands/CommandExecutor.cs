@@ -14,12 +14,12 @@ namespace IoTPilots.Edge.Commands;
 /// </summary>
 /// <param name="gate">Null when the gateway has no command key: every command is then refused as unsigned.</param>
 /// <param name="clients">The Modbus client of a device, on the transport its poller shares.</param>
-/// <param name="latest">The latest good value of a device's field (the manual lock).</param>
+/// <param name="latest">The latest good value of a device's field and when it was sampled (the manual lock, points found running).</param>
 public sealed class CommandExecutor(
     Inventory inventory,
     CommandGate? gate,
     Func<DeviceConfig, ModbusClient> clients,
-    Func<string, string, double?> latest,
+    Func<string, string, (double Value, DateTimeOffset At)?> latest,
     EdgeMetrics metrics,
     TimeProvider time,
     ILogger logger)
@@ -79,15 +79,32 @@ public sealed class CommandExecutor(
 
     /// <summary>
     /// Writes 0 to every point that has held a non-zero value longer than its <c>max_run</c>, and answers each with a
-    /// result issued by <see cref="MaxRunIssuer"/>. A point whose manual lock is on is left to the site. A switch-off
-    /// that fails is tried again on the next call, but reported once until it succeeds.
+    /// result issued by <see cref="MaxRunIssuer"/>. A point the poller reads non-zero that the gateway did not set (on
+    /// before a restart, or started at the panel) gets its run clock from that reading. A point whose manual lock is on
+    /// is left to the site. A switch-off that fails is tried again on the next call, but reported once until it succeeds.
     /// </summary>
     public async Task<IReadOnlyList<CommandResult>> EnforceMaxRunAsync(CancellationToken cancellationToken)
     {
         var results = new List<CommandResult>();
-        foreach (var (device, point) in gate?.Overrun() ?? [])
+        if (gate is null)
         {
-            if (point.Write?.Lock is { } lockField && latest(device.Id, lockField) is { } locked && locked != 0)
+            return results;
+        }
+
+        foreach (var device in inventory.Devices)
+        {
+            foreach (var point in device.Signals.Where(s => s.Write?.MaxRun is not null))
+            {
+                if (latest(device.Id, point.Name) is { Value: not 0 } reading && gate.Adopt(device.Id, point.Name, reading.At))
+                {
+                    logger.LogInformation("{Device}.{Point} reads {Value} and the gateway did not set it: its max_run of {MaxRun} counts from {At:O}", device.Id, point.Name, reading.Value, point.Write!.MaxRun, reading.At);
+                }
+            }
+        }
+
+        foreach (var (device, point) in gate.Overrun())
+        {
+            if (point.Write?.Lock is { } lockField && latest(device.Id, lockField) is { Value: not 0 })
             {
                 logger.LogDebug("{Device}.{Point} ran past its max_run, but {Lock} is on: the site has it", device.Id, point.Name, lockField);
                 continue;
@@ -105,7 +122,7 @@ public sealed class CommandExecutor(
             };
             if (written.Confirmed)
             {
-                gate!.Changed(device.Id, point.Name, 0);
+                gate.Changed(device.Id, point.Name, 0);
                 _switchOffFailing.Remove((device.Id, point.Name));
             }
             else if (_switchOffFailing.Add((device.Id, point.Name)))

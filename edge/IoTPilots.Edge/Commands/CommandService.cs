@@ -37,7 +37,7 @@ public sealed class CommandService : BackgroundService
         var gate = settings.CommandKey is { } key
             ? new CommandGate(inventory.Gateway, inventory.Devices, key, new FileSeenCommands(Path.Combine(queue.Directory, "commands-seen.txt"), time.GetUtcNow()), latest.Get, time)
             : null;
-        _executor = new CommandExecutor(inventory, gate, d => pollers.ClientFor(d, inventory.Devices), latest.Get, metrics, time, logger);
+        _executor = new CommandExecutor(inventory, gate, d => pollers.ClientFor(d, inventory.Devices), latest.Read, metrics, time, logger);
         var writable = inventory.Devices.Sum(d => d.Signals.Count(s => s.Write is not null));
         var topic = Topics.Command(inventory.Site, inventory.Gateway);
         // Subscribed here, when the host builds its services and before the publisher connects the uplink, so the

@@ -10,9 +10,12 @@ namespace IoTPilots.Edge.Polling;
 /// </summary>
 public sealed class LatestValues
 {
-    private readonly ConcurrentDictionary<(string Device, string Field), double> _values = new();
+    private readonly ConcurrentDictionary<(string Device, string Field), (double Value, DateTimeOffset At)> _values = new();
 
-    public double? Get(string device, string field) => _values.TryGetValue((device, field), out var v) ? v : null;
+    public double? Get(string device, string field) => _values.TryGetValue((device, field), out var v) ? v.Value : null;
+
+    /// <summary>The latest good value with the time it was sampled.</summary>
+    public (double Value, DateTimeOffset At)? Read(string device, string field) => _values.TryGetValue((device, field), out var v) ? v : null;
 
     public void Update(string device, IEnumerable<Reading> readings)
     {
@@ -20,7 +23,7 @@ public sealed class LatestValues
         {
             if (r.Quality == Quality.Good && r.Value is { } v)
             {
-                _values[(device, r.Field)] = v;
+                _values[(device, r.Field)] = (v, r.Timestamp);
             }
             else
             {

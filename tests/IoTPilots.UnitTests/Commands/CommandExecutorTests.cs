@@ -19,7 +19,7 @@ public sealed class CommandExecutorTests : IDisposable
 {
     private static readonly byte[] Key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 2, 0, 0, TimeSpan.Zero));
-    private readonly Dictionary<(string, string), double> _latest = [];
+    private readonly Dictionary<(string, string), (double Value, DateTimeOffset At)> _latest = [];
     private readonly string _dir = Directory.CreateTempSubdirectory("pilots-exec-").FullName;
     private readonly ModbusSlave _relay = new();
     private readonly SlaveTransport _bus = new();
@@ -61,12 +61,15 @@ public sealed class CommandExecutorTests : IDisposable
         _inventory,
         withKey ? new CommandGate("gw-aqua-01", _inventory.Devices, Key, new SeenCommands(), Latest, _time) : null,
         _ => new ModbusClient(_transport),
-        Latest,
+        (d, f) => _latest.TryGetValue((d, f), out var r) ? r : null,
         _metrics,
         _time,
         NullLogger.Instance);
 
-    private double? Latest(string device, string field) => _latest.TryGetValue((device, field), out var v) ? v : null;
+    private double? Latest(string device, string field) => _latest.TryGetValue((device, field), out var r) ? r.Value : null;
+
+    /// <summary>What the poller read just now.</summary>
+    private void Polled(string field, double value) => _latest[("tank-03-relay", field)] = (value, _time.GetUtcNow());
 
     private byte[] Signed(string point = "backup_aerator_on", double value = 1, string? id = null) => CommandCodec.Encode(CommandSignature.Sign(
         new CommandMessage(id ?? Guid.NewGuid().ToString("N"), "ras-1", "gw-aqua-01", "tank-03-relay", point, value, "nguyen.van.a", _time.GetUtcNow(), _time.GetUtcNow().AddMinutes(2)),
@@ -185,7 +188,7 @@ public sealed class CommandExecutorTests : IDisposable
     [Fact]
     public async Task The_manual_lock_read_by_the_poller_wins_and_nothing_reaches_the_device()
     {
-        _latest[("tank-03-relay", "manual_mode")] = 1;
+        Polled("manual_mode", 1);
 
         var result = await Executor().HandleAsync(Signed(), CancellationToken.None);
 
@@ -228,6 +231,25 @@ public sealed class CommandExecutorTests : IDisposable
         Assert.Empty(second);
         Assert.Equal(CommandOutcome.Done, Assert.Single(third).Outcome);
         Assert.False(_relay.GetBit(Table.Coil, 16));
+    }
+
+    [Fact]
+    public async Task A_point_found_running_that_the_gateway_did_not_set_is_bounded_by_its_max_run_too()
+    {
+        // On before the agent restarted (or started at the panel): the poller reads it on.
+        var executor = Executor();
+        _relay.SetBit(Table.Coil, 16, true);
+        Polled("backup_aerator_on", 1);
+        Assert.Empty(await executor.EnforceMaxRunAsync(CancellationToken.None));
+
+        _time.Advance(TimeSpan.FromMinutes(30));
+        var off = Assert.Single(await executor.EnforceMaxRunAsync(CancellationToken.None));
+
+        Assert.Equal((CommandOutcome.Done, CommandReasons.MaxRun), (off.Outcome, off.Reason));
+        Assert.False(_relay.GetBit(Table.Coil, 16));
+        // The poller's last reading (on) predates the switch-off: it does not start a new run.
+        _time.Advance(TimeSpan.FromMinutes(31));
+        Assert.Empty(await executor.EnforceMaxRunAsync(CancellationToken.None));
     }
 
     [Fact]
