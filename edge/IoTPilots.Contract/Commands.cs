@@ -40,7 +40,18 @@ public enum CommandOutcome
 /// <summary>The gateway's answer to a command, on <see cref="Topics.CommandResult"/>.</summary>
 /// <param name="Reason">A stable code (<see cref="CommandReasons"/>), for counting and for the console's text.</param>
 /// <param name="Detail">For people: what exactly was wrong, naming the field or the limit.</param>
-public sealed record CommandResult(string Id, string Site, string Gateway, CommandOutcome Outcome, string Reason, string Detail, double? ReadBack, DateTimeOffset At);
+public sealed record CommandResult(string Id, string Site, string Gateway, CommandOutcome Outcome, string Reason, string Detail, double? ReadBack, DateTimeOffset At)
+{
+    /// <summary>Who asked: the command's user, or <c>gateway:max_run</c> when the gateway switched a point off itself.</summary>
+    public string? IssuedBy { get; init; }
+
+    /// <summary>The device, point and value asked for, when the command could be read: a result then stands on its own in a log or an alert's history.</summary>
+    public string? Device { get; init; }
+
+    public string? Point { get; init; }
+
+    public double? Value { get; init; }
+}
 
 /// <summary>The reason codes of <see cref="CommandResult"/>.</summary>
 public static class CommandReasons
@@ -61,6 +72,12 @@ public static class CommandReasons
     public const string Locked = "locked";
     public const string Unreachable = "unreachable";
     public const string ReadBackMismatch = "read-back-mismatch";
+
+    /// <summary>The device answered the write with a Modbus exception (e.g. illegal data address): it is there but did not take it.</summary>
+    public const string DeviceRefused = "device-refused";
+
+    /// <summary>A result the gateway made on its own: a point ran longer than its <c>max_run</c> and was switched off.</summary>
+    public const string MaxRun = "max-run";
 }
 
 /// <summary>
@@ -133,6 +150,13 @@ public static class CommandCodec
         }
 
         json.WriteNumber("ts", r.At.ToUnixTimeMilliseconds());
+        WriteOptional(json, "issued_by", r.IssuedBy);
+        WriteOptional(json, "device", r.Device);
+        WriteOptional(json, "point", r.Point);
+        if (r.Value is { } value)
+        {
+            json.WriteNumber("value", value);
+        }
     });
 
     /// <summary>Reads a command, or returns null with the field at fault in <paramref name="error"/>.</summary>
@@ -206,8 +230,14 @@ public static class CommandCodec
                 outcome,
                 Text(r, "reason"),
                 Text(r, "detail"),
-                r.TryGetProperty("read_back", out var rb) && rb.ValueKind == JsonValueKind.Number ? rb.GetDouble() : null,
-                DateTimeOffset.FromUnixTimeMilliseconds((long)Number(r, "ts")));
+                Optional(r, "read_back"),
+                DateTimeOffset.FromUnixTimeMilliseconds((long)Number(r, "ts")))
+            {
+                IssuedBy = OptionalText(r, "issued_by"),
+                Device = OptionalText(r, "device"),
+                Point = OptionalText(r, "point"),
+                Value = Optional(r, "value"),
+            };
         }
         catch (JsonException ex)
         {
@@ -220,6 +250,34 @@ public static class CommandCodec
 
         return null;
     }
+
+    /// <summary>The id of a command that cannot be read as a whole, so its refusal can still name it; null when there is none.</summary>
+    public static string? TryReadId(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(payload.ToArray());
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? OptionalText(doc.RootElement, "id") : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static double? Optional(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetDouble() : null;
+
+    private static string? OptionalText(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 and <= 200 } s ? s : null;
 
     private static string Text(JsonElement r, string name) =>
         r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 and <= 200 } s

@@ -1,9 +1,11 @@
 using IoTPilots.Devices;
+using IoTPilots.Edge.Commands;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Publishing;
 using IoTPilots.Edge.Queue;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace IoTPilots.Edge;
 
@@ -25,10 +27,19 @@ public static class EdgeAgent
         services.AddSingleton<EdgeQueue>();
         services.AddSingleton<ISerialPorts, SystemSerialPorts>();
         services.AddSingleton<PollerFactory>();
+        services.AddSingleton<LatestValues>();
+        services.AddSingleton(sp => MqttTelemetryPublisher.CreateUplink(
+            inventory,
+            settings.Uplink,
+            sp.GetRequiredService<EdgeQueue>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<MqttTelemetryPublisher>>()));
         // Registered before polling so it stops after it: on a clean stop polling ends first, then the
         // publisher sends what is still queued (for a few seconds) before it disconnects.
         services.AddHostedService<MqttTelemetryPublisher>();
         services.AddHostedService<PollingService>();
+        // After polling, so it stops first (hosts stop services in reverse): no write is begun on a line being closed.
+        services.AddHostedService<CommandService>();
         return services;
     }
 }

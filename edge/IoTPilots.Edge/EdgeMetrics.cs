@@ -14,7 +14,10 @@ public sealed class EdgeMetrics : IDisposable
         CommFailures = _meter.CreateCounter<long>("pilots.edge.comm_failures", description: "Readings with quality comm-failure");
         Published = _meter.CreateCounter<long>("pilots.edge.messages_published", description: "Telemetry messages acknowledged by the broker");
         Dropped = _meter.CreateCounter<long>("pilots.edge.readings_dropped", description: "Readings the queue refused (byte budget full, drop-newest)");
+        Commands = _meter.CreateCounter<long>("pilots.edge.commands", description: "Commands from the cloud and the gateway's own switch-offs, by outcome and reason");
     }
+
+    public Counter<long> Commands { get; }
 
     public Counter<long> Readings { get; }
 

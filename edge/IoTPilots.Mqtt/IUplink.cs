@@ -47,4 +47,13 @@ public interface IUplink : IAsyncDisposable
 
     /// <summary>Publishes the gateway's status where the far end keeps it (a retained topic); a no-op where it cannot.</summary>
     Task PublishStatusAsync(ReadOnlyMemory<byte> status, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Subscribes to <paramref name="topic"/> (a topic name, no wildcards) at QoS 1 on this and every later connection,
+    /// handing each message's payload to <paramref name="handler"/>; the broker has the message acknowledged when the
+    /// handler returns, so keep it short (queue the work). Call it before <see cref="RunAsync"/>, so messages the broker
+    /// kept for this gateway's session while it was away find their handler. False where the far end has no such
+    /// topics (the adapter says so in its log).
+    /// </summary>
+    bool Subscribe(string topic, Func<ReadOnlyMemory<byte>, CancellationToken, Task> handler) => false;
 }

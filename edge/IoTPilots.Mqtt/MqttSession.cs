@@ -19,6 +19,7 @@ public sealed class MqttSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly MqttClientOptions _options;
     private readonly SemaphoreSlim _disconnected = new(0, 1);
+    private readonly Dictionary<string, Func<ReadOnlyMemory<byte>, CancellationToken, Task>> _subscriptions = [];
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public MqttSession(MqttEndpoint endpoint, string clientId, ILogger logger, Action<MqttClientOptionsBuilder>? configure = null, bool cleanStart = false)
@@ -137,6 +138,7 @@ public sealed class MqttSession : IAsyncDisposable
 
                 // CONNACK's Receive Maximum; absent (always on MQTT 3.1.1) means 65535 (MQTT 5.0 §3.2.2.3.3).
                 ReceiveMaximum = result.ReceiveMaximum is > 0 and { } max ? max : ushort.MaxValue;
+                await SubscribeAllAsync(cancellationToken).ConfigureAwait(false);
                 if (OnConnected is not null)
                 {
                     await OnConnected(Client, cancellationToken).ConfigureAwait(false);
@@ -191,6 +193,73 @@ public sealed class MqttSession : IAsyncDisposable
 
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to <paramref name="topic"/> at QoS 1 on every connection from now on, and hands each message on it to
+    /// <paramref name="handler"/>. MQTTnet acknowledges the message when the handler returns (AutoAcknowledge).
+    /// </summary>
+    internal void Subscribe(string topic, Func<ReadOnlyMemory<byte>, CancellationToken, Task> handler)
+    {
+        lock (_subscriptions)
+        {
+            if (_subscriptions.Count == 0)
+            {
+                Client.ApplicationMessageReceivedAsync += DispatchAsync;
+            }
+
+            _subscriptions[topic] = handler;
+        }
+    }
+
+    private Task DispatchAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        Func<ReadOnlyMemory<byte>, CancellationToken, Task>? handler;
+        lock (_subscriptions)
+        {
+            _subscriptions.TryGetValue(e.ApplicationMessage.Topic, out handler);
+        }
+
+        return handler is null ? Task.CompletedTask : handler(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Renews the subscriptions after each connect. A persistent session would keep them, but a clean one, a broker
+    /// that lost its state, or an expired session would not. A SUBACK refusal (an ACL, MQTT 5.0 §3.9.3) is logged as an
+    /// error and not retried; a failed exchange drops the connection, so the loop reconnects and tries again.
+    /// </summary>
+    private async Task SubscribeAllAsync(CancellationToken cancellationToken)
+    {
+        List<string> topics;
+        lock (_subscriptions)
+        {
+            topics = [.. _subscriptions.Keys];
+        }
+
+        if (topics.Count == 0)
+        {
+            return;
+        }
+
+        var options = new MqttClientSubscribeOptionsBuilder();
+        foreach (var topic in topics)
+        {
+            options.WithTopicFilter(topic, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        try
+        {
+            var result = await Client.SubscribeAsync(options.Build(), cancellationToken).ConfigureAwait(false);
+            foreach (var item in result.Items.Where(i => (int)i.ResultCode > (int)MqttClientSubscribeResultCode.GrantedQoS2))
+            {
+                _logger.LogError("MQTT broker {Broker} refused the subscription to {Topic}: {Reason}", _endpoint, item.TopicFilter.Topic, item.ResultCode);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await ReconnectAsync(cancellationToken).ConfigureAwait(false);
+            throw;
         }
     }
 

@@ -25,7 +25,14 @@ public static class FleetSignals
         ["pump_current_a"] = tank.PumpCurrent,
         ["aerator_on"] = tank.AeratorOn ? 1 : 0,
         ["pump_on"] = tank.PumpOn ? 1 : 0,
+        ["manual_mode"] = tank.ManualMode ? 1 : 0,
     };
+
+    /// <summary>
+    /// What a tank takes from its registers: the backup aerator's coil, which the gateway writes. Not in <see cref="Tank"/>,
+    /// so the simulator never writes it back over a command.
+    /// </summary>
+    public static void ObeyTank(RasTank tank, SimulatedModbusDevice device) => tank.BackupAeratorOn = device.Get("backup_aerator_on") != 0;
 
     public static Dictionary<string, double> Buoy(CoastalBuoy buoy) => new()
     {

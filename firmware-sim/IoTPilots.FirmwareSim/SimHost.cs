@@ -40,6 +40,7 @@ public sealed class SimHost : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly Dictionary<string, (SimulatedModbusDevice Device, Func<Dictionary<string, double>> Values)> _modbus = [];
+    private readonly List<Action> _obey = [];
     private readonly List<(string Gateway, string Yaml)> _devicesYaml = [];
     private readonly Dictionary<string, UplinkProxy> _proxies = [];
     private readonly string _w1;
@@ -117,6 +118,8 @@ public sealed class SimHost : IAsyncDisposable
         {
             var u = unit++;
             AddModbus(gw, id, "ras-tank-sim", plc.AddUnit(u), $"bus: modbus-tcp, address: \"{_options.Bind}:{{plc}}\", unit: {u}, poll_interval: 5s", () => FleetSignals.Tank(tank));
+            var device = _modbus[id].Device;
+            _obey.Add(() => FleetSignals.ObeyTank(tank, device));
         }
 
         plc.Start();
@@ -228,9 +231,17 @@ public sealed class SimHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Copies the fleet's state into registers, the EZO circuit, the 1-Wire file (with probe noise) and the uplink relays.</summary>
+    /// <summary>
+    /// Takes what masters wrote (the backup aerators' coils) into the fleet, then copies the fleet's state into registers,
+    /// the EZO circuit, the 1-Wire file (with probe noise) and the uplink relays.
+    /// </summary>
     public void Update()
     {
+        foreach (var obey in _obey)
+        {
+            obey();
+        }
+
         foreach (var (_, (device, values)) in _modbus)
         {
             foreach (var (signal, value) in values())
@@ -263,7 +274,7 @@ public sealed class SimHost : IAsyncDisposable
 
     /// <summary>Sensor noise [U]: about 0.2 % of the value, none on counters, states and setpoints.</summary>
     private double Noise(string signal, double value) =>
-        signal.EndsWith("_on", StringComparison.Ordinal) || signal.Contains("count", StringComparison.Ordinal) || signal.Contains("cycles", StringComparison.Ordinal)
+        signal.EndsWith("_on", StringComparison.Ordinal) || signal.EndsWith("_mode", StringComparison.Ordinal) || signal.Contains("count", StringComparison.Ordinal) || signal.Contains("cycles", StringComparison.Ordinal)
         || signal is "twistlock_locked" or "spreader_landed" or "wind_block" or "bar_in_mill" or "zone_sp_c" or "energy_kwh"
             ? 0
             : Gaussian() * Math.Max(0.002 * Math.Abs(value), 0.005);

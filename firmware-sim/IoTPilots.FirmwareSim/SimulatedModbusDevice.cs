@@ -37,6 +37,18 @@ public sealed class SimulatedModbusDevice(DeviceProfile profile, ModbusSlave sla
         Slave.SetRegisters(s.Table, s.Address, RegisterCodec.Encode(raw, s.Type, s.Order));
     }
 
+    /// <summary>The engineering value the registers hold now, e.g. a coil a master has written.</summary>
+    public double Get(string signal)
+    {
+        var s = Signal(signal);
+        if (s.IsBitTable)
+        {
+            return s.ToEngineering(Slave.GetBit(s.Table, s.Address) ? 1 : 0);
+        }
+
+        return s.ToEngineering(RegisterCodec.Decode(Slave.GetRegisters(s.Table, s.Address, s.RegisterCount), s.Type, s.Order, s.BitIndex));
+    }
+
     private SignalDefinition Signal(string name) =>
         Profile.Signals.FirstOrDefault(x => x.Name == name)
         ?? throw new ArgumentException($"profile {Profile.Id} has no signal '{name}'", nameof(name));

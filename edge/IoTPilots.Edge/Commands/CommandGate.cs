@@ -97,6 +97,22 @@ public sealed class CommandGate(
         }
     }
 
+    /// <summary>
+    /// Starts the run clock of a point the gateway finds non-zero without having set it (it was on before a restart,
+    /// or was started at the panel), so <c>max_run</c> bounds every run. A reading sampled before the gate's last
+    /// change of the point says nothing new and is ignored. True when the clock started now.
+    /// </summary>
+    public bool Adopt(string device, string point, DateTimeOffset sampledAt)
+    {
+        if (_runningSince.ContainsKey((device, point)) || (_lastChange.TryGetValue((device, point), out var last) && sampledAt <= last))
+        {
+            return false;
+        }
+
+        _runningSince[(device, point)] = sampledAt;
+        return true;
+    }
+
     /// <summary>Points that have held a non-zero value longer than their <c>max_run</c>: the gateway writes 0 to them itself.</summary>
     public IReadOnlyList<(DeviceConfig Device, SignalDefinition Point)> Overrun()
     {

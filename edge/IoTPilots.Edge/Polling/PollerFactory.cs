@@ -37,17 +37,7 @@ public sealed class PollerFactory(TimeProvider time, ILoggerFactory loggers, ISe
 
     private IDevicePoller Create(DeviceConfig device, IReadOnlyList<DeviceConfig> all) => device.Bus switch
     {
-        Buses.ModbusTcp => Modbus(device, $"tcp:{device.Address}", () =>
-        {
-            InventoryLoader.TryParseHostPort(device.Address, out var host, out var port);
-            return new ModbusTcpTransport(host, port, device.Timeout, time: time);
-        }),
-        Buses.ModbusRtu => Modbus(device, $"serial:{device.Serial!.Path}", () =>
-        {
-            // One timeout per line: the longest any of its devices asks for.
-            var timeout = all.Where(d => d.Serial?.Path == device.Serial.Path).Max(d => d.Timeout);
-            return new ModbusRtuTransport(serialPorts.Open(device.Serial), timeout);
-        }),
+        Buses.ModbusTcp or Buses.ModbusRtu => new ModbusDevicePoller(device, ClientFor(device, all), time, loggers.CreateLogger<ModbusDevicePoller>()),
         Buses.Ezo => Sensor(device, EzoPoller.Create(device, serialPorts, time)),
         Buses.Ds18b20 => Sensor(device, GpioPollers.Ds18b20(device)),
         Buses.Bme280 => Sensor(device, GpioPollers.Bme280(device)),
@@ -59,24 +49,50 @@ public sealed class PollerFactory(TimeProvider time, ILoggerFactory loggers, ISe
     private SensorPoller Sensor(DeviceConfig device, (IReadOnlyList<(string, string)> Fields, Func<CancellationToken, Task<SensorSample>> Read) driver) =>
         new(device, driver.Fields, driver.Read, time, loggers.CreateLogger<SensorPoller>());
 
-    private ModbusDevicePoller Modbus(DeviceConfig device, string key, Func<IModbusTransport> open)
+    /// <summary>
+    /// A client on the transport the device's poller uses, opened now if polling has not opened it yet. Commands
+    /// write through it, so a write waits its turn behind the polls: an RS-485 line carries one transaction at a time.
+    /// </summary>
+    public ModbusClient ClientFor(DeviceConfig device, IReadOnlyList<DeviceConfig> all)
     {
-        if (!_transports.TryGetValue(key, out var transport))
+        var key = device.Bus == Buses.ModbusRtu ? $"serial:{device.Serial!.Path}" : $"tcp:{device.Address}";
+        lock (_transports)
         {
-            transport = open();
-            _transports[key] = transport;
+            if (!_transports.TryGetValue(key, out var transport))
+            {
+                transport = Open(device, all);
+                _transports[key] = transport;
+            }
+
+            return new ModbusClient(transport);
+        }
+    }
+
+    private IModbusTransport Open(DeviceConfig device, IReadOnlyList<DeviceConfig> all)
+    {
+        if (device.Bus == Buses.ModbusRtu)
+        {
+            // One timeout per line: the longest any of its devices asks for.
+            var timeout = all.Where(d => d.Serial?.Path == device.Serial!.Path).Max(d => d.Timeout);
+            return new ModbusRtuTransport(serialPorts.Open(device.Serial!), timeout);
         }
 
-        return new ModbusDevicePoller(device, new ModbusClient(transport), time, loggers.CreateLogger<ModbusDevicePoller>());
+        InventoryLoader.TryParseHostPort(device.Address, out var host, out var port);
+        return new ModbusTcpTransport(host, port, device.Timeout, time: time);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var t in _transports.Values)
+        List<IModbusTransport> transports;
+        lock (_transports)
+        {
+            transports = [.. _transports.Values];
+            _transports.Clear();
+        }
+
+        foreach (var t in transports)
         {
             await t.DisposeAsync().ConfigureAwait(false);
         }
-
-        _transports.Clear();
     }
 }

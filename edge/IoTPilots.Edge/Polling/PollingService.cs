@@ -14,6 +14,7 @@ public sealed class PollingService(
     PollerFactory factory,
     EdgeQueue queue,
     EdgeMetrics metrics,
+    LatestValues latest,
     TimeProvider time,
     ILogger<PollingService> logger) : BackgroundService
 {
@@ -37,6 +38,7 @@ public sealed class PollingService(
                     continue;
                 }
 
+                latest.Update(poller.Device.Id, readings);
                 metrics.Readings.Add(readings.Count);
                 metrics.CommFailures.Add(readings.Count(r => r.Quality == Contract.Quality.CommFailure));
                 queue.Enqueue(new DeviceBatch(poller.Device, readings));

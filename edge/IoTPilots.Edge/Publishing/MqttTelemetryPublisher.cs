@@ -1,6 +1,7 @@
 using IoTPilots.Contract;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Queue;
+using IoTPilots.Mqtt;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -13,6 +14,7 @@ namespace IoTPilots.Edge.Publishing;
 public sealed class MqttTelemetryPublisher(
     Inventory inventory,
     Uplink uplink,
+    IUplink link,
     EdgeQueue queue,
     EdgeMetrics metrics,
     TimeProvider time,
@@ -25,12 +27,6 @@ public sealed class MqttTelemetryPublisher(
             logger.LogInformation("MQTT client certificate {Subject}", certificate.Subject);
         }
 
-        await using var link = uplink.Create(
-            $"edge-{inventory.Gateway}",
-            Topics.Status(inventory.Site, inventory.Gateway),
-            Status(GatewayStatus.Offline),
-            time,
-            logger);
         var drainer = new UplinkDrainer(
             queue,
             link,
@@ -44,6 +40,20 @@ public sealed class MqttTelemetryPublisher(
         await connection.ConfigureAwait(false);
     }
 
-    private byte[] Status(string state) =>
+    /// <summary>
+    /// The gateway's one uplink, shared by this publisher and the command path (<c>Commands/CommandService</c>); the
+    /// host disposes it (a clean disconnect) after every service has stopped.
+    /// </summary>
+    public static IUplink CreateUplink(Inventory inventory, Uplink uplink, EdgeQueue queue, TimeProvider time, ILogger logger) =>
+        uplink.Create(
+            $"edge-{inventory.Gateway}",
+            Topics.Status(inventory.Site, inventory.Gateway),
+            Status(inventory, queue, time, GatewayStatus.Offline),
+            time,
+            logger);
+
+    private byte[] Status(string state) => Status(inventory, queue, time, state);
+
+    private static byte[] Status(Inventory inventory, EdgeQueue queue, TimeProvider time, string state) =>
         new GatewayStatus(inventory.Site, inventory.Gateway, state, time.GetUtcNow(), queue.Count, queue.OldestUnsent).Encode();
 }

@@ -89,6 +89,17 @@ public sealed class IotHubUplink : SessionUplink
     /// <summary>"IoT Hub doesn't persist Retain messages" (MQTT article), so there is nowhere to keep a status.</summary>
     public override Task PublishStatusAsync(ReadOnlyMemory<byte> status, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// IoT Hub has no free topics to subscribe to: what reaches a device comes as cloud-to-device messages on
+    /// <c>devices/{id}/messages/devicebound/#</c>, which this uplink does not read yet. So a gateway on IoT Hub takes no
+    /// commands; it says so once.
+    /// </summary>
+    public override bool Subscribe(string topic, Func<ReadOnlyMemory<byte>, CancellationToken, Task> handler)
+    {
+        _logger.LogWarning("Azure IoT Hub uplink: {Topic} is not subscribed (cloud-to-device messages are not read yet), so this gateway takes no commands", topic);
+        return false;
+    }
+
     /// <summary>The session runs its configure callback in its constructor; this carries the credentials it made out.</summary>
     private sealed class CredentialsBox
     {

@@ -30,6 +30,12 @@ public abstract class SessionUplink : IUplink
 
     public abstract Task PublishStatusAsync(ReadOnlyMemory<byte> status, CancellationToken cancellationToken);
 
+    public virtual bool Subscribe(string topic, Func<ReadOnlyMemory<byte>, CancellationToken, Task> handler)
+    {
+        Session.Subscribe(topic, handler);
+        return true;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Session.DisposeAsync().ConfigureAwait(false);

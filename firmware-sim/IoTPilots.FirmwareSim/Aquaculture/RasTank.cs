@@ -41,6 +41,12 @@ public sealed record RasTankParameters
     /// <summary>Aerator motor current when running, A [U] (a 2.2 kW blower at 400 V three-phase).</summary>
     public double AeratorCurrentA { get; init; } = 4.6;
 
+    /// <summary>
+    /// The backup aerator's oxygen transfer as a fraction of the main aerator's [U]: a farm's standby blower is usually
+    /// the same size, so 1 holds the same target DO on its own.
+    /// </summary>
+    public double BackupAeratorTransfer { get; init; } = 1.0;
+
     /// <summary>Recirculation pump current when running, A [U].</summary>
     public double PumpCurrentA { get; init; } = 7.5;
 }
@@ -49,7 +55,9 @@ public sealed record RasTankParameters
 /// A recirculating tank's water quality. Dissolved oxygen is an oxygen balance:
 /// dDO/dt = aerator transfer KLa·(DOsat − DO) − biomass respiration − water-column respiration, where biomass
 /// respiration is ≈200 mg O2/kg·h at 20 °C rising to ≈440 at 32 °C [docs/domain.md A17, citing Boyd/SRAC 370],
-/// interpolated linearly. KLa is sized so the aerator holds the target DO at the mean temperature.
+/// interpolated linearly. KLa is sized so the aerator holds the target DO at the mean temperature; the backup aerator
+/// (a coil the gateway can start) adds its own KLa, so with it alone DO recovers towards the same steady state,
+/// DO(t) = DO∞ − (DO∞ − DO0)·e^(−KLa·t) while the demand holds still.
 /// Temperature and pH follow the daily cycle, peaking mid-afternoon [docs/domain.md A9, A20].
 /// Total ammonia nitrogen comes from feeding (TAN ≈ feed × protein × 0.092, the usual aquaculture rule) at
 /// four meals a day, and the biofilter oxidises it to nitrite and then nitrate, each step first-order.
@@ -97,6 +105,15 @@ public sealed class RasTank
 
     public bool PumpOn { get; set; } = true;
 
+    /// <summary>The standby aerator, started and stopped through its coil (by the gateway, on a command).</summary>
+    public bool BackupAeratorOn { get; set; }
+
+    /// <summary>The panel's hand/auto switch: on, the site runs the aerators by hand and the gateway may not write.</summary>
+    public bool ManualMode { get; set; }
+
+    /// <summary>The oxygen transfer coefficient of the main aerator, 1/h.</summary>
+    public double Kla => _kla;
+
     public double AeratorCurrent => AeratorOn ? _p.AeratorCurrentA : 0;
 
     public double PumpCurrent => PumpOn ? _p.PumpCurrentA : 0;
@@ -127,7 +144,8 @@ public sealed class RasTank
         Temperature = TemperatureAt(now);
         Ph = PhAt(now);
         var hours = dt.TotalHours;
-        var transfer = AeratorOn ? _kla * (OxygenSaturation(Temperature, _p.SalinityPpt) - DissolvedOxygen) : 0;
+        var kla = (AeratorOn ? _kla : 0) + (BackupAeratorOn ? _kla * _p.BackupAeratorTransfer : 0);
+        var transfer = kla * (OxygenSaturation(Temperature, _p.SalinityPpt) - DissolvedOxygen);
         DissolvedOxygen = Math.Max(0, DissolvedOxygen + ((transfer - OxygenDemand(Temperature)) * hours));
 
         // Without the recirculation pump nothing reaches the biofilter.
