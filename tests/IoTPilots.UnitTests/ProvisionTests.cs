@@ -57,7 +57,7 @@ public sealed class ProvisionTests : IDisposable
     }
 
     [Fact]
-    public void Acl_lets_each_gateway_write_only_its_own_topics_and_the_viewer_only_read()
+    public void Acl_lets_each_gateway_write_only_its_own_topics_and_read_only_its_commands_and_the_viewer_only_read()
     {
         WriteInventory("gw-a", "site-a", "a.yaml", deviceSite: "site-x");
         WriteInventory("gw-b", "site-b", "b.yaml");
@@ -70,14 +70,17 @@ public sealed class ProvisionTests : IDisposable
             topic write pilots/v1/site-x/gw-a/+/telemetry
             topic write pilots/v1/site-a/gw-a/status
             topic write pilots/v1/site-a/gw-a/gap
+            topic read pilots/v1/site-a/gw-a/command
+            topic write pilots/v1/site-a/gw-a/command/result
             """.ReplaceLineEndings("\n"), acl, StringComparison.Ordinal);
         Assert.Contains("user gw-b\ntopic write pilots/v1/site-b/gw-b/+/telemetry\n", acl, StringComparison.Ordinal);
         Assert.Contains("user viewer\ntopic read pilots/v1/#\n", acl, StringComparison.Ordinal);
         Assert.Contains("user cloud\ntopic read pilots/v1/+/+/+/telemetry\ntopic read pilots/v1/+/+/gap\n", acl, StringComparison.Ordinal);
-        // No pattern rules (they would apply to every user) and nothing a gateway may read.
+        Assert.Contains("topic write pilots/v1/+/+/command\ntopic read pilots/v1/+/+/command/result\n", acl, StringComparison.Ordinal);
+        // No pattern rules (they would apply to every user), and a gateway reads nothing but its own commands.
         Assert.DoesNotContain("pattern", acl.Split('\n').Where(l => !l.StartsWith('#')), StringComparer.Ordinal);
         var gatewayRules = acl.Split("\n\n").Where(b => b.StartsWith("user gw-", StringComparison.Ordinal)).SelectMany(b => b.Split('\n').Skip(1)).Where(l => l.Length > 0);
-        Assert.All(gatewayRules, rule => Assert.StartsWith("topic write ", rule, StringComparison.Ordinal));
+        Assert.All(gatewayRules, rule => Assert.True(rule.StartsWith("topic write ", StringComparison.Ordinal) || rule.EndsWith("/command", StringComparison.Ordinal), rule));
     }
 
     [Fact]
@@ -153,7 +156,7 @@ public sealed class ProvisionTests : IDisposable
         Assert.Equal(0, Run("--inventory", Inventories, "--out", Out, "--host", "broker.example.org").Code);
         var second = Snapshot();
 
-        foreach (var (file, content) in first.Where(f => f.Key is not ("credentials" or "mosquitto/passwords" or "mosquitto/acl")))
+        foreach (var (file, content) in first.Where(f => f.Key is not ("credentials" or "mosquitto/passwords" or "mosquitto/acl" or "cloud/command-keys")))
         {
             Assert.True(second[file] == content, $"{file} changed on a re-run");
         }
@@ -163,10 +166,17 @@ public sealed class ProvisionTests : IDisposable
         Assert.Contains("user gw-b", second["mosquitto/acl"], StringComparison.Ordinal);
         Assert.Contains("PILOTS_MQTT_URL=mqtts://gw-a:", second["edge/gw-a.env"], StringComparison.Ordinal);
         Assert.Contains("@broker.example.org:8883\n", second["edge/gw-a.env"], StringComparison.Ordinal);
+        // Each gateway's command key is the one the cloud signs its commands with, and a re-run keeps it.
+        var keys = IoTPilots.Cloud.Commands.CommandKeys.Load(Path.Combine(Out, "cloud", "command-keys"));
+        Assert.Equal(2, keys.Count);
+        Assert.Contains($"PILOTS_COMMAND_KEY={Convert.ToBase64String(keys.For("gw-a")!)}\n", second["edge/gw-a.env"], StringComparison.Ordinal);
+        Assert.Contains(first["cloud/command-keys"].Split('\n')[1], second["cloud/command-keys"], StringComparison.Ordinal);
+        Assert.Contains("PILOTS_COMMAND_KEYS=", second["cloud/cloud.env"], StringComparison.Ordinal);
+        Assert.DoesNotContain("PILOTS_COMMAND_KEY", second["cloud/viewer.env"], StringComparison.Ordinal);
 
         if (!OperatingSystem.IsWindows())
         {
-            foreach (var secret in new[] { "ca/ca.key", "mosquitto/server.key", "mosquitto/passwords", "credentials", "edge/gw-a.env", "cloud/cloud.env" })
+            foreach (var secret in new[] { "ca/ca.key", "mosquitto/server.key", "mosquitto/passwords", "credentials", "edge/gw-a.env", "cloud/cloud.env", "cloud/command-keys" })
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(Out, secret)));
             }

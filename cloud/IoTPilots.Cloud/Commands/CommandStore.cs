@@ -120,7 +120,7 @@ public sealed class CommandStore : IDisposable
             using var cmd = _db.CreateCommand();
             cmd.CommandText = """
                 INSERT INTO commands (id, site, gateway, device, point, value, issued_by, issued_at_ms, expires_at_ms, state, reason, detail, read_back, answered_at_ms)
-                VALUES ($id, $site, $gateway, '', '', 0, '', $answered, $answered, $state, $reason, $detail, $readBack, $answered)
+                VALUES ($id, $site, $gateway, $device, $point, $value, $by, $answered, $answered, $state, $reason, $detail, $readBack, $answered)
                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, reason = excluded.reason, detail = excluded.detail,
                     read_back = excluded.read_back, answered_at_ms = excluded.answered_at_ms
                 """;
@@ -128,6 +128,11 @@ public sealed class CommandStore : IDisposable
             cmd.Parameters.AddWithValue("$site", r.Site);
             cmd.Parameters.AddWithValue("$gateway", r.Gateway);
             cmd.Parameters.AddWithValue("$answered", r.At.ToUnixTimeMilliseconds());
+            // What the result says of a command this cloud did not issue (the gateway's own max-run switch-off).
+            cmd.Parameters.AddWithValue("$device", r.Device ?? "");
+            cmd.Parameters.AddWithValue("$point", r.Point ?? "");
+            cmd.Parameters.AddWithValue("$value", r.Value ?? 0);
+            cmd.Parameters.AddWithValue("$by", r.IssuedBy ?? "");
             cmd.Parameters.AddWithValue("$state", r.Outcome.ToString().ToLowerInvariant());
             cmd.Parameters.AddWithValue("$reason", r.Reason);
             cmd.Parameters.AddWithValue("$detail", r.Detail);

@@ -60,7 +60,7 @@ public static class BrokerAccess
         var acl = new StringBuilder();
         acl.Append("""
             # Mosquitto ACL for IoT Pilots, written by ./run provision from the edge inventories: regenerate, do not edit.
-            # A gateway writes only its own topics (contract v1, edge/IoTPilots.Contract/Topics.cs) and reads nothing;
+            # A gateway writes only its own topics (contract v1, edge/IoTPilots.Contract/Topics.cs) and reads only its commands;
             # the cloud reads what ingestion and rules subscribe to (shared subscriptions included); the viewer only reads.
             # Mosquitto checks these when a message is published and when it is delivered; any user may send SUBSCRIBE,
             # but nothing without a read rule is ever delivered to it.
@@ -76,6 +76,9 @@ public static class BrokerAccess
 
             acl.Append($"topic write {Topics.Status(gateway.Site, gateway.Gateway)}\n");
             acl.Append($"topic write {GapReport.Topic(gateway.Site, gateway.Gateway)}\n");
+            // Its own commands in, their results out (issue 15); the signature, not this rule, is what makes it act.
+            acl.Append($"topic read {Topics.Command(gateway.Site, gateway.Gateway)}\n");
+            acl.Append($"topic write {Topics.CommandResult(gateway.Site, gateway.Gateway)}\n");
         }
 
         acl.Append($"""
@@ -84,6 +87,8 @@ public static class BrokerAccess
             topic read {Topics.AllTelemetry}
             topic read {Topics.AllGaps}
             topic read {Topics.Root}/{Topics.Version}/+/+/status
+            topic write {Topics.Root}/{Topics.Version}/+/+/command
+            topic read {Topics.AllCommandResults}
 
             user {ViewerUser}
             topic read {Topics.Root}/{Topics.Version}/#

@@ -15,6 +15,7 @@ namespace IoTPilots.Cloud.Provisioning;
 /// mosquitto/                      mosquitto.conf, acl, passwords, ca.crt, server.crt, server.key: the broker's folder
 /// edge/GATEWAY.env                each gateway's PILOTS_MQTT_URL and PILOTS_MQTT_CA (+ GATEWAY.p12/.crt/.key with --client-certs)
 /// cloud/cloud.env, cloud/viewer.env   the same for the cloud workers and the read-only viewer
+/// cloud/command-keys              the key the cloud signs each gateway's commands with (its edge env has it as PILOTS_COMMAND_KEY)
 /// </code>
 /// A re-run keeps the CA, the server certificate (unless its names changed or it nears its end), every password and
 /// client certificate, and adds what new gateways need; <c>--rotate</c> makes everything anew. Secrets and private
@@ -128,10 +129,17 @@ public static class ProvisionCommand
         files.Write("mosquitto/acl", BrokerAccess.Acl(gateways), secret: false);
         files.Write("mosquitto/mosquitto.conf", BrokerConfig.Render(arguments.Broker), secret: false);
 
+        // Command keys (cloud README, "Commands"): one per gateway, kept across runs like the passwords.
+        var commandKeys = CommandKeysOf(files, gateways.Select(g => g.Gateway), arguments.Rotate);
+        files.Write("cloud/command-keys", "# GATEWAY BASE64-KEY: the keys the cloud signs commands with, written by ./run provision. Keep it secret.\n"
+            + string.Concat(commandKeys.Select(k => $"{k.Key} {k.Value}\n")), secret: true);
+
         foreach (var (user, folder, host) in users)
         {
             var certificate = arguments.Broker.ClientCerts && ClientCertificate(files, ca, $"{folder}/{user}", user, arguments.Rotate, now);
-            files.Write($"{folder}/{user}.env", EnvFile(user, passwords[user], host, arguments, certificate), secret: true);
+            var extra = commandKeys.TryGetValue(user, out var key) ? $"PILOTS_COMMAND_KEY={key}\n"
+                : user == BrokerAccess.CloudUser ? $"PILOTS_COMMAND_KEYS={arguments.ClientDir.TrimEnd('/')}/command-keys\n" : "";
+            files.Write($"{folder}/{user}.env", EnvFile(user, passwords[user], host, arguments, certificate) + extra, secret: true);
         }
 
         RemoveGone(files, gateways);
@@ -217,6 +225,24 @@ public static class ProvisionCommand
         }
 
         return users.ToDictionary(u => u, u => known.TryGetValue(u, out var password) && password.Length > 0 ? password : MosquittoPassword.NewPassword(), StringComparer.Ordinal);
+    }
+
+    /// <summary>Each gateway's command key: the one already in <c>cloud/command-keys</c> unless rotating, else a new one.</summary>
+    private static Dictionary<string, string> CommandKeysOf(OutputFolder files, IEnumerable<string> gateways, bool rotate)
+    {
+        var known = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!rotate && files.Read("cloud/command-keys") is { } text)
+        {
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.Length > 0 && !line.StartsWith('#') && line.Split(' ') is [var gateway, var key])
+                {
+                    known[gateway] = key;
+                }
+            }
+        }
+
+        return gateways.ToDictionary(g => g, g => known.TryGetValue(g, out var key) ? key : Commands.CommandKeys.NewKey(), StringComparer.Ordinal);
     }
 
     /// <summary>The password file, keeping each line that still matches (so a re-run changes nothing).</summary>
