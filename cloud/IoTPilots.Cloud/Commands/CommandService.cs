@@ -59,7 +59,7 @@ public sealed class CommandService(
     /// <summary>Publishes a signed command, records it with what the broker said, and returns that state.</summary>
     public async Task<string> IssueAsync(CommandMessage command, CancellationToken cancellationToken)
     {
-        var outcome = _publisher.IsConnected
+        var outcome = await ConnectedAsync(cancellationToken).ConfigureAwait(false)
             ? await _publisher.PublishAsync(Topics.Command(command.Site, command.Gateway), CommandCodec.Encode(command), AckTimeout, cancellationToken).ConfigureAwait(false)
             : PublishOutcome.Failed;
         var state = outcome switch
@@ -73,6 +73,22 @@ public sealed class CommandService(
             "Command {Id} by {User}: {Gateway}/{Device}.{Point} = {Value}, valid until {Expires:O}: {State}",
             command.Id, command.IssuedBy, command.Gateway, command.Device, command.Point, command.Value, command.ExpiresAt, state);
         return state;
+    }
+
+    /// <summary>Waits up to the ack timeout for the publisher's connection (just started, or reconnecting after a broker restart).</summary>
+    private async Task<bool> ConnectedAsync(CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(AckTimeout);
+        try
+        {
+            await _publisher.WaitConnectedAsync(wait.Token).ConfigureAwait(false);
+            return _publisher.IsConnected;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
