@@ -62,6 +62,9 @@ public sealed record Rule(
     private readonly Regex? _device = Device is null ? null : Pattern(Device);
     private readonly Regex? _site = Site is null ? null : Pattern(Site);
 
+    /// <summary>A command the rule sends when its alert is raised (issue 15), or null.</summary>
+    public RuleAction? Action { get; init; }
+
     /// <summary>Where the rule is written (<c>file:line</c>), for messages about it; empty for a rule made in code.</summary>
     public string Location { get; init; } = "";
 

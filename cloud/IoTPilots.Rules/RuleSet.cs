@@ -72,7 +72,7 @@ public static partial class RuleSet
 
     private static Rule Parse(ConfigNode n)
     {
-        n.AllowOnly(["id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "clear_hold", "window", "after", "within", "when", "all", "any", "per", "max_age", "severity", "source", "message", .. DriftKeys]);
+        n.AllowOnly(["id", "kind", "field", "pilot", "site", "device", "below", "above", "clear", "hold", "clear_hold", "window", "after", "within", "when", "all", "any", "per", "max_age", "severity", "source", "message", "action", .. DriftKeys]);
         var idNode = n.Required("id");
         var id = idNode.AsString();
         if (!IdPattern().IsMatch(id))
@@ -231,7 +231,10 @@ public static partial class RuleSet
             message = new LocalizedText(Template(m.Required("en")), Template(m.Required("vi")));
         }
 
-        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message, clearHold, composite, drift);
+        return new Rule(id, kind, field, severity, below, above, clear, hold, window, horizon, pilot, n.Optional("site")?.AsString(), n.Optional("device")?.AsString(), when, n.String("source"), message, clearHold, composite, drift)
+        {
+            Action = ParseAction(n, kind),
+        };
     }
 
     private static TimeSpan NotNegative(ConfigNode n, string key)

@@ -21,7 +21,7 @@ demo_main() {
   local state="$PILOTS_ROOT/.pilots/demo"
   # Every demo starts from nothing: fresh broker, database, edge queues, logs and inventories, so the
   # delivery summary speaks of this run alone (a queue wiped between runs would restart its numbering).
-  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"* "$state/users.db"* "$state/rules"
+  rm -rf "$state/logs" "$state/inventories" "$state/queues" "$state/mosquitto" "$state/influxdb" "$state/alerts.db"* "$state/users.db"* "$state/commands.db"* "$state/rules"
   mkdir -p "$state/logs" "$state/rules"
   # The shipped rules, plus demo-speed ones for the simulators' compressed time (deploy/local/demo-rules.yaml).
   cp "$PILOTS_ROOT/cloud/IoTPilots.Rules/rules/default.yaml" "$state/rules/10-default.yaml"
@@ -64,8 +64,15 @@ demo_main() {
   admin_password=$(dotnet "$(bin_dll cloud/IoTPilots.Cloud)" users --db "$state/users.db" add admin --role admin --sites '*' 2>/dev/null) \
     || die "could not create the demo's admin in .pilots/demo/users.db"
   # The cloud's summary lines and alerts go to this terminal as well as its log.
-  PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
-    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
+  # Command keys (issue 15): one per gateway, so the aerator-failure rule can start a tank's backup aerator itself.
+  local gw
+  : >"$state/command-keys"
+  for gw in "${GATEWAYS[@]}"; do
+    printf '%s %s\n' "$gw" "$(head -c 32 /dev/urandom | base64 -w0)" >>"$state/command-keys"
+  done
+  chmod 600 "$state/command-keys"
+  PILOTS_COMMAND_KEYS="$state/command-keys" PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
+    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)|^ +Alert [0-9]+: rule|^ +Command c-[0-9a-f]+ at' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
   # Edges start once the cloud is ready: /healthz answers 200 when its ingestion subscription exists (the very
   # first messages need a subscription to be kept for), 503 before.
@@ -80,10 +87,9 @@ demo_main() {
   say "run: cloud ingestion on http://127.0.0.1:$api_port (ready: /healthz, stats: /api/ingestion/stats, alerts: /api/alerts)"
   say "run: alert console http://127.0.0.1:$api_port/ · live plant view http://127.0.0.1:$api_port/live"
   say "run: log in as: admin  password: $admin_password"
-  local gw
   for gw in "${GATEWAYS[@]}"; do
     ( [ -f "$state/inventories/$gw.env" ] && set -a && source "$state/inventories/$gw.env" && set +a
-      PILOTS_EDGE_STATE_DIR="$state/queues" exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
+      PILOTS_COMMAND_KEY=$(awk -v gw="$gw" '$1 == gw {print $2}' "$state/command-keys") PILOTS_EDGE_STATE_DIR="$state/queues" exec dotnet "$(bin_dll edge/IoTPilots.Edge)" --inventory "$state/inventories/$gw.yaml" ) >>"$state/logs/edge-$gw.log" 2>&1 &
     PILOTS_PIDS+=($!)
   done
   say "run: edge agents ${GATEWAYS[*]} started (logs: .pilots/demo/logs/edge-*.log)"

@@ -65,7 +65,7 @@ public static class AlertApi
         }
 
         return Visible(context, store, access, alertId) is { } alert
-            ? Results.Json(AlertJson.From(alert, store), Json)
+            ? Results.Json(AlertJson.From(alert, store) with { Actions = context.RequestServices.GetService<Commands.CommandStore>()?.ForAlert(alertId) }, Json)
             : NotFound(alertId);
     }
 
@@ -380,6 +380,10 @@ public static class AlertApi
         string? ShelveReason,
         IReadOnlyList<NotificationJson> Notifications)
     {
+        /// <summary>The actions the alert's rule took (commands to the site, with the gateway's answers), when commands are on.</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<Commands.CommandRecord>? Actions { get; init; }
+
         public static AlertJson From(Alert a, AlertStore store) => From(a, store.AcknowledgedVia(a.Id), store.ShelfOf(a.Id), store.Notifications(a.Id));
 
         private static AlertJson From(Alert a, string? via, Shelf? shelf, IReadOnlyList<OutboxItem> sent) => new(

@@ -29,7 +29,8 @@ public sealed class RulesService(
     ILogger<RulesService> logger,
     Notifications.AlertNotifier notifier,
     RulesSeed seed,
-    IRulesLeadership leadership) : BackgroundService
+    IRulesLeadership leadership,
+    Commands.RuleActions? actions = null) : BackgroundService
 {
     /// <summary>Where derived signals are stored: the telemetry's tags and time, one field per signal.</summary>
     public const string DerivedMeasurement = "derived";
@@ -44,8 +45,11 @@ public sealed class RulesService(
     // (./run bench alert-latency). Alert events are few and the store has them all, so unbounded is safe.
     private readonly Channel<List<string>> _influxLines = Channel.CreateUnbounded<List<string>>(new() { SingleReader = true });
 
+    private CancellationToken _stopping;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         var writing = WriteInfluxAsync(stoppingToken);
         // Watched in every term and while standing by, so a standby that takes over judges by the rules in force
         // (a reload's resolutions are fenced off the store while this process does not hold the lease).
@@ -240,11 +244,31 @@ public sealed class RulesService(
             }
 
             lines.Add(LineProtocol.AlertEvent(alert.Id, e.Transition.ToString().ToLowerInvariant(), e.RuleId, e.Severity, e.Series, e.Field, e.Value, message, e.At));
+            if (e.Transition == AlertTransition.Raised && actions is not null && engine.Rules.FirstOrDefault(r => r.Id == e.RuleId) is { Action: not null } rule)
+            {
+                // Off the judging path: sending waits for the broker's acknowledgement.
+                _ = TakeActionAsync(rule, e, alert.Id);
+            }
         }
 
         if (lines.Count > 0)
         {
             _influxLines.Writer.TryWrite(lines);
+        }
+    }
+
+    private async Task TakeActionAsync(Rule rule, AlertEvent raised, long alertId)
+    {
+        try
+        {
+            await actions!.RunAsync(rule, raised, alertId, _stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Rule {Rule}: its action for alert {Alert} failed", rule.Id, alertId);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

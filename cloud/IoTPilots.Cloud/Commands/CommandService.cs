@@ -57,7 +57,7 @@ public sealed class CommandService(
     public long BadResults { get; private set; }
 
     /// <summary>Publishes a signed command, records it with what the broker said, and returns that state.</summary>
-    public async Task<string> IssueAsync(CommandMessage command, CancellationToken cancellationToken)
+    public async Task<string> IssueAsync(CommandMessage command, CancellationToken cancellationToken, long? alertId = null)
     {
         var outcome = await ConnectedAsync(cancellationToken).ConfigureAwait(false)
             ? await _publisher.PublishAsync(Topics.Command(command.Site, command.Gateway), CommandCodec.Encode(command), AckTimeout, cancellationToken).ConfigureAwait(false)
@@ -68,7 +68,7 @@ public sealed class CommandService(
             PublishOutcome.NoSubscriber => CommandStates.Undelivered,
             _ => CommandStates.NotSent,
         };
-        store.Issued(command, state);
+        store.Issued(command, state, alertId);
         logger.LogInformation(
             "Command {Id} by {User}: {Gateway}/{Device}.{Point} = {Value}, valid until {Expires:O}: {State}",
             command.Id, command.IssuedBy, command.Gateway, command.Device, command.Point, command.Value, command.ExpiresAt, state);

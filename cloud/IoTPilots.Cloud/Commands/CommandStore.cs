@@ -33,7 +33,8 @@ public sealed record CommandRecord(
     string? Reason,
     string? Detail,
     double? ReadBack,
-    DateTimeOffset? AnsweredAt);
+    DateTimeOffset? AnsweredAt,
+    long? AlertId = null);
 
 /// <summary>
 /// Every command the cloud issued and every answer a gateway gave (also to commands it issued itself, such as a
@@ -82,8 +83,10 @@ public sealed class CommandStore : IDisposable
                     reason TEXT,
                     detail TEXT,
                     read_back REAL,
-                    answered_at_ms INTEGER
+                    answered_at_ms INTEGER,
+                    alert_id INTEGER
                 );
+                CREATE INDEX IF NOT EXISTS commands_by_alert ON commands (alert_id) WHERE alert_id IS NOT NULL;
                 CREATE INDEX IF NOT EXISTS commands_by_issued_at ON commands (issued_at_ms);
                 PRAGMA user_version = 1;
                 """;
@@ -93,18 +96,19 @@ public sealed class CommandStore : IDisposable
         return new CommandStore(db, fullPath);
     });
 
-    /// <summary>Records a command the cloud issued, in <paramref name="state"/>.</summary>
-    public void Issued(CommandMessage c, string state)
+    /// <summary>Records a command the cloud issued, in <paramref name="state"/>; <paramref name="alertId"/> when a rule's action sent it for that alert.</summary>
+    public void Issued(CommandMessage c, string state, long? alertId = null)
     {
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();
             cmd.CommandText = """
-                INSERT INTO commands (id, site, gateway, device, point, value, issued_by, issued_at_ms, expires_at_ms, state)
-                VALUES ($id, $site, $gateway, $device, $point, $value, $by, $at, $expires, $state)
+                INSERT INTO commands (id, site, gateway, device, point, value, issued_by, issued_at_ms, expires_at_ms, state, alert_id)
+                VALUES ($id, $site, $gateway, $device, $point, $value, $by, $at, $expires, $state, $alert)
                 ON CONFLICT (id) DO UPDATE SET state = excluded.state WHERE commands.answered_at_ms IS NULL
                 """;
             Bind(cmd, c.Id, c.Site, c.Gateway, c.Device, c.Point, c.Value, c.IssuedBy, c.IssuedAt, c.ExpiresAt, state);
+            cmd.Parameters.AddWithValue("$alert", alertId is { } a ? a : DBNull.Value);
             cmd.ExecuteNonQuery();
         }
     }
@@ -141,6 +145,10 @@ public sealed class CommandStore : IDisposable
         }
     }
 
+    /// <summary>The actions rules took for one alert, oldest first.</summary>
+    public IReadOnlyList<CommandRecord> ForAlert(long alertId) =>
+        [.. Query("WHERE alert_id = $alert", c => c.Parameters.AddWithValue("$alert", alertId), 100).OrderBy(r => r.IssuedAt)];
+
     public CommandRecord? Get(string id) => Query("WHERE id = $id", c => c.Parameters.AddWithValue("$id", id), 1).SingleOrDefault();
 
     /// <summary>The newest commands first, of <paramref name="sites"/> only when given.</summary>
@@ -163,7 +171,7 @@ public sealed class CommandStore : IDisposable
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = $"SELECT id, site, gateway, device, point, value, issued_by, issued_at_ms, expires_at_ms, state, reason, detail, read_back, answered_at_ms FROM commands {where} ORDER BY issued_at_ms DESC, id LIMIT $limit";
+            cmd.CommandText = $"SELECT id, site, gateway, device, point, value, issued_by, issued_at_ms, expires_at_ms, state, reason, detail, read_back, answered_at_ms, alert_id FROM commands {where} ORDER BY issued_at_ms DESC, id LIMIT $limit";
             bind(cmd);
             cmd.Parameters.AddWithValue("$limit", limit);
             using var reader = cmd.ExecuteReader();
@@ -184,7 +192,8 @@ public sealed class CommandStore : IDisposable
                     reader.IsDBNull(10) ? null : reader.GetString(10),
                     reader.IsDBNull(11) ? null : reader.GetString(11),
                     reader.IsDBNull(12) ? null : reader.GetDouble(12),
-                    reader.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13))));
+                    reader.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+                    reader.IsDBNull(14) ? null : reader.GetInt64(14)));
             }
 
             return records;

@@ -7,6 +7,9 @@ public static class CommandsSetup
     /// <summary>Commands to gateways, when <paramref name="options"/> is given (<c>PILOTS_COMMAND_KEYS</c> is set). A bad keys file throws <see cref="FormatException"/> naming file and line.</summary>
     public static IServiceCollection AddCommands(this IServiceCollection services, CommandsOptions? options, DeviceRegistry registry)
     {
+        // Rules' actions are registered either way: without commands they say so and do nothing.
+        services.AddSingleton<ActionPacer>();
+        services.AddSingleton<RuleActions>();
         if (options is null)
         {
             return services;

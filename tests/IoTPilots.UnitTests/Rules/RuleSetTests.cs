@@ -19,10 +19,18 @@ public sealed class RuleSetTests : IDisposable
         Assert.All(rules, r => Assert.NotEqual(r.Message.En, r.Message.Vi));
         Assert.Contains(rules, r => r is { Id: "do-critical", Below: 3.0, Severity: Severity.Critical });
         Assert.Contains(rules, r => r is { Id: "wind-stop", Above: 20.0 });
+        // Issue 15: the aerator failure starts the tank's backup aerator by itself.
+        Assert.Equal(new RuleAction("backup_aerator_on", 1, null, TimeSpan.FromMinutes(10)), rules.Single(r => r.Id == "aerator-failure").Action);
     }
 
     [Theory]
     [InlineData("{ id: a, kind: threshold, field: x, belo: 3, severity: warning, source: s }", "rules[0].belo", "unknown field")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { value: 1 } }", "rules[0].action", "point")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: Pump, value: 1 } }", "rules[0].action.point", "not a field name")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on } }", "rules[0].action", "value")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, mode: confirm } }", "rules[0].action.mode", "not built yet")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, every: 10s } }", "rules[0].action.every", "at least 1m")]
+    [InlineData("{ id: a, kind: missing, field: x, after: 1m, severity: warning, source: s, action: { point: pump_on, value: 1 } }", "rules[0].action", "silent")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, above: 5, severity: warning, source: s }", "rules[0]", "exactly one of 'below' or 'above'")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, clear: 2.5, severity: warning, source: s }", "rules[0].clear", "wrong side")]
     [InlineData("{ id: a, kind: missing, field: x, below: 3, after: 1m, severity: warning, source: s }", "rules[0].below", "missing-data rule")]
