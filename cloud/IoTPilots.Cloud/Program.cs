@@ -48,7 +48,7 @@ try
     builder.Services.AddAlerts(settings.Rules);
     builder.Services.AddAccess(AccessOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath));
     builder.Services.AddLiveView(settings.Rules);
-    builder.Services.AddCommands(CommandsOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath, settings.Registry), settings.Registry);
+    builder.Services.AddCommands(CommandsOptions.FromEnvironment(Environment.GetEnvironmentVariable, settings.Rules.DatabasePath, settings.Registry, Console.Error), settings.Registry);
 }
 catch (Exception ex) when (ex is FormatException or IoTPilots.Config.ConfigException)
 {

@@ -192,6 +192,10 @@ public sealed class BrokerSecurityTests(Servers servers) : IAsyncLifetime
         cloudEnv["PILOTS_INFLUX_DB"] = influx.Endpoint.Database;
         cloudEnv["PILOTS_DELIVERY_INTERVAL_S"] = "1";
         cloudEnv["PILOTS_ALERT_DB"] = Path.Combine(_dir, "alerts.db");
+        // As installed: the command keys where cloud.env names them, and the registry they need.
+        Assert.EndsWith("/command-keys", cloudEnv["PILOTS_COMMAND_KEYS"], StringComparison.Ordinal);
+        cloudEnv["PILOTS_COMMAND_KEYS"] = Path.Combine(_broker.Dir, "cloud", "command-keys");
+        cloudEnv["PILOTS_DEVICE_REGISTRY"] = Inventories;
         using var cloud = new ChildProcess("cloud/IoTPilots.Cloud", ["--urls", $"http://127.0.0.1:{Servers.FreePort()}"], cloudEnv);
         cloud.Start();
         await Eventually.TrueAsync(() => Task.FromResult(cloud.Log.Contains("Subscribed to", StringComparison.Ordinal)), TimeSpan.FromSeconds(60), $"the cloud to subscribe over TLS (log: {cloud.Log})");

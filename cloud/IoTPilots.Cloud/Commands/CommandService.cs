@@ -11,8 +11,12 @@ namespace IoTPilots.Cloud.Commands;
 /// </summary>
 public sealed record CommandsOptions(string KeysFile, string DatabasePath)
 {
-    /// <summary>Null when <c>PILOTS_COMMAND_KEYS</c> is unset. A bad value throws <see cref="FormatException"/> naming the variable.</summary>
-    public static CommandsOptions? FromEnvironment(Func<string, string?> env, string alertDatabasePath, DeviceRegistry registry)
+    /// <summary>
+    /// Null when <c>PILOTS_COMMAND_KEYS</c> is unset, or when there is no device registry to say what may be written
+    /// (then a warning goes to <paramref name="warnings"/>: a provisioned cloud.env names the keys, and a cloud without
+    /// a registry must still ingest). A bad value throws <see cref="FormatException"/> naming the variable.
+    /// </summary>
+    public static CommandsOptions? FromEnvironment(Func<string, string?> env, string alertDatabasePath, DeviceRegistry registry, TextWriter? warnings = null)
     {
         if (env("PILOTS_COMMAND_KEYS") is not { Length: > 0 } keys)
         {
@@ -26,7 +30,8 @@ public sealed record CommandsOptions(string KeysFile, string DatabasePath)
 
         if (registry.IsOpen)
         {
-            throw new FormatException("PILOTS_COMMAND_KEYS: commands need the device registry (PILOTS_DEVICE_REGISTRY), which says what each gateway may write");
+            warnings?.WriteLine("cloud: warning: PILOTS_COMMAND_KEYS is set but commands stay off: they need the device registry (PILOTS_DEVICE_REGISTRY), which says what each gateway may write");
+            return null;
         }
 
         var db = env("PILOTS_COMMANDS_DB") is { Length: > 0 } path

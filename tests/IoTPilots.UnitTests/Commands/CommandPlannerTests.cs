@@ -59,6 +59,20 @@ public sealed class CommandPlannerTests : IDisposable
         Assert.StartsWith(expected, Assert.Throws<FormatException>(() => CommandKeys.Parse([line], "command-keys")).Message, StringComparison.Ordinal);
 
     [Fact]
+    public void Keys_without_a_registry_leave_commands_off_with_a_warning_and_a_missing_keys_file_is_an_error()
+    {
+        var keys = Path.Combine(_dir, "command-keys");
+        File.WriteAllText(keys, $"gw-aqua-01 {KeyText}\n");
+        using var warnings = new StringWriter();
+
+        Assert.Null(CommandsOptions.FromEnvironment(n => n == "PILOTS_COMMAND_KEYS" ? keys : null, Path.Combine(_dir, "alerts.db"), IoTPilots.Cloud.Ingestion.DeviceRegistry.Open, warnings));
+        Assert.Contains("commands stay off", warnings.ToString(), StringComparison.Ordinal);
+
+        var missing = Assert.Throws<FormatException>(() => CommandsOptions.FromEnvironment(n => n == "PILOTS_COMMAND_KEYS" ? Path.Combine(_dir, "nope") : null, "alerts.db", IoTPilots.Cloud.Ingestion.DeviceRegistry.Open));
+        Assert.StartsWith("PILOTS_COMMAND_KEYS:", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_gateway_given_two_keys_is_refused() =>
         Assert.Equal("k:2: gw-1 has a key already", Assert.Throws<FormatException>(() => CommandKeys.Parse([$"gw-1 {KeyText}", $"gw-1 {KeyText}"], "k")).Message);
 
