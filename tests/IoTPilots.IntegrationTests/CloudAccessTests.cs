@@ -37,18 +37,7 @@ public sealed class CloudAccessTests : IDisposable
         cloud.Start();
         var address = new Uri($"http://127.0.0.1:{port}");
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = address };
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                using var alive = await anonymous.GetAsync(new Uri("/alive", UriKind.Relative));
-                return alive.StatusCode == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return cloud.Running ? false : throw new InvalidOperationException($"the cloud exited:\n{cloud.Log}");
-            }
-        }, TimeSpan.FromSeconds(60), $"the cloud's /alive\n{cloud.Log}");
+        await Listening.AliveAsync(cloud, address);
 
         // Not ready (no broker), but answered: not a 401.
         using var health = await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative));

@@ -58,22 +58,7 @@ public sealed class CloudCommandTests(Servers servers) : IAsyncLifetime
         // Subscribed to its command topic once connected: a command sent before would find no subscriber.
         await Eventually.TrueAsync(() => Task.FromResult(edge.Output.Any(l => l.Contains("MQTT connected", StringComparison.Ordinal))), TimeSpan.FromSeconds(60), $"the edge to connect (log: {edge.Log})");
         await Eventually.TrueAsync(() => Task.FromResult(cloud.Log.Contains("Subscribed to", StringComparison.Ordinal)), TimeSpan.FromSeconds(60), $"the cloud to subscribe (log: {cloud.Log})");
-        using var http = new HttpClient { BaseAddress = _address };
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                try
-                {
-                    using var alive = await http.GetAsync(new Uri("/alive", UriKind.Relative));
-                    return alive.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return cloud.Running ? false : throw new InvalidOperationException($"the cloud exited:\n{cloud.Log}");
-                }
-            },
-            TimeSpan.FromSeconds(60),
-            "the cloud's /alive");
+        await Listening.AliveAsync(cloud, _address);
     }
 
     private ChildProcess Track(ChildProcess p)

@@ -12,12 +12,15 @@ public sealed class DeviceRegistry
 {
     private readonly HashSet<(string Gateway, string Device)>? _known;
 
-    private DeviceRegistry(HashSet<(string, string)>? known, string source, IReadOnlyList<RegisteredDevice> devices, IReadOnlyList<Inventory>? inventories = null)
+    private DeviceRegistry(HashSet<(string, string)>? known, string source, IReadOnlyList<Inventory> inventories)
     {
         _known = known;
         Source = source;
-        Devices = devices;
-        Inventories = inventories ?? [];
+        Inventories = inventories;
+        // The first inventory to name a (gateway, device) wins, as for _known.
+        Devices = [.. inventories
+            .SelectMany(i => i.Devices.Select(d => new RegisteredDevice(d.Pilot, d.Site, i.Gateway, d.Id, FieldsOf(d))))
+            .DistinctBy(d => (d.Gateway, d.Device))];
     }
 
     public static DeviceRegistry Open { get; } = new(null, "(none: every device accepted)", []);
@@ -42,23 +45,9 @@ public sealed class DeviceRegistry
         var files = Directory.Exists(path)
             ? Directory.GetFiles(path, "*.yaml").Concat(Directory.GetFiles(path, "*.yml")).Order().ToList()
             : [path];
-        var known = new HashSet<(string, string)>();
-        var inventories = new List<Inventory>();
-        var devices = new List<RegisteredDevice>();
-        foreach (var file in files)
-        {
-            var inventory = InventoryLoader.Load(file);
-            inventories.Add(inventory);
-            foreach (var device in inventory.Devices)
-            {
-                if (known.Add((inventory.Gateway, device.Id)))
-                {
-                    devices.Add(new RegisteredDevice(device.Pilot, device.Site, inventory.Gateway, device.Id, FieldsOf(device)));
-                }
-            }
-        }
-
-        return new DeviceRegistry(known, path, devices, inventories);
+        var inventories = files.Select(f => InventoryLoader.Load(f)).ToList();
+        var known = inventories.SelectMany(i => i.Devices.Select(d => (i.Gateway, d.Id))).ToHashSet();
+        return new DeviceRegistry(known, path, inventories);
     }
 
     /// <summary>

@@ -32,4 +32,28 @@ public static class Listening
             },
             timeout,
             $"{name} listening on 127.0.0.1:{port}");
+
+    /// <summary>
+    /// Waits until a cloud process answers <c>/alive</c> at <paramref name="address"/> (Kestrel listens after the
+    /// subscriptions start); fails at once with its log when it exits first.
+    /// </summary>
+    public static async Task AliveAsync(ChildProcess cloud, Uri address)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = address };
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    using var alive = await http.GetAsync(new Uri("/alive", UriKind.Relative));
+                    return alive.StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return cloud.Running ? false : throw new InvalidOperationException($"the cloud exited:\n{cloud.Log}");
+                }
+            },
+            TimeSpan.FromSeconds(60),
+            $"the cloud's /alive\n{cloud.Log}");
+    }
 }
