@@ -40,3 +40,21 @@ public sealed class ModbusFarmTests
         Assert.All(Enumerable.Range(0, 20), j => Assert.NotEqual(ModbusFarmCommand.Values(2, 0, 20)[j], ModbusFarmCommand.Values(2, 1, 20)[j]));
     }
 }
+
+/// <summary>The edge's Modbus bench: bad arguments exit 2 naming them, before anything connects.</summary>
+public sealed class ModbusBenchTests
+{
+    [Theory]
+    [InlineData(new[] { "--registers", "20" }, "usage: IoTPilots.Edge bench modbus")]
+    [InlineData(new[] { "--address", "nohost" }, "usage: IoTPilots.Edge bench modbus")]
+    [InlineData(new[] { "--address", "127.0.0.1:502", "--registers", "200" }, "bad argument '--registers 200'")]
+    [InlineData(new[] { "--address", "127.0.0.1:502", "--seconds", "0" }, "bad argument '--seconds 0'")]
+    public async Task Bad_arguments_exit_2_naming_them(string[] args, string expected)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.Equal(2, await IoTPilots.Edge.Bench.ModbusBench.RunAsync(args, output, error));
+        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+    }
+}
