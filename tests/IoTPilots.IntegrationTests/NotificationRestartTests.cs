@@ -94,7 +94,13 @@ public sealed class NotificationRestartTests(Servers servers) : IAsyncLifetime
             await PublishAsync(Message(device, 2.6, start));
         }
 
-        await Eventually.TrueAsync(() => Task.FromResult(_hook.Pending >= 1), TimeSpan.FromSeconds(60), $"a webhook in flight (cloud log:\n{cloud.Log})");
+        // Every device's raise must have been judged before the kill: the rules engine's subscription is a clean
+        // session (RulesService), so a reading still on its way to the killed process is never judged. The dispatcher
+        // sends in batches, so the last batch is still in flight when the receiver has seen every device's raise.
+        await Eventually.TrueAsync(
+            () => Task.FromResult(_hook.Pending >= 1 && devices.All(d => Delivered().Any(x => x.Device == d && x.State == "raised"))),
+            TimeSpan.FromSeconds(60),
+            () => $"every device's raise sent and a webhook in flight (cloud log:\n{cloud.Log})");
         var inFlight = _hook.Pending;
         cloud.Kill();
         Assert.True(inFlight >= 1);
@@ -110,7 +116,7 @@ public sealed class NotificationRestartTests(Servers servers) : IAsyncLifetime
         await Eventually.TrueAsync(
             () => Task.FromResult(devices.All(d => Delivered().Any(x => x.Device == d && x.State == "raised") && Delivered().Any(x => x.Device == d && x.State == "resolved"))),
             TimeSpan.FromSeconds(90),
-            $"a raised and a resolved webhook for each of {devices.Count} devices (got {string.Join(", ", Delivered().Select(d => d.Key).Distinct())}; cloud log:\n{cloud.Log})");
+            () => $"a raised and a resolved webhook for each of {devices.Count} devices (got {string.Join(", ", Delivered().Select(d => d.Key).Distinct())}; cloud log:\n{cloud.Log})");
 
         var delivered = Delivered();
         var byKey = delivered.GroupBy(d => d.Key).ToList();

@@ -217,13 +217,34 @@ internal sealed class LoadGateway : IAsyncDisposable
         s.Write(value);
     }
 
+    /// <summary>
+    /// Waits, up to <paramref name="bound"/>, until the broker has acknowledged every publish sent. Closing before
+    /// that loses messages the generator counted as sent: a socket closed with unread PUBACKs in its receive buffer
+    /// is reset (RFC 1122, 4.2.2.13), and the reset makes the broker's kernel drop whatever publishes it had not yet
+    /// read. One fresh-clone test run lost 510 of 66,000 that way.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan bound)
+    {
+        var until = DateTime.UtcNow + bound;
+        while (Acked < Sent && DateTime.UtcNow < until && !_reader.IsCompleted)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// DISCONNECT, then a half-close, then the broker's own close read to the end: an orderly shutdown, so nothing
+    /// written is reset away (see <see cref="DrainAsync"/>).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
             await _stream.WriteAsync(new byte[] { 0xE0, 0 }).ConfigureAwait(false); // DISCONNECT
+            _tcp.Client.Shutdown(SocketShutdown.Send);
+            await _reader.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or TimeoutException)
         {
         }
 

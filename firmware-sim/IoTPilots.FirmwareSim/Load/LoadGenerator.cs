@@ -52,6 +52,9 @@ public static class LoadGenerator
     /// <summary>How long past its duration a run may go on sending what is due before the rest is left unsent.</summary>
     public static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long after sending a gateway waits for the broker's PUBACKs before it disconnects.</summary>
+    public static readonly TimeSpan AckGrace = TimeSpan.FromSeconds(60);
+
     public static async Task<int> RunAsync(LoadOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
@@ -128,6 +131,8 @@ public static class LoadGenerator
         }
 
         await sending.ConfigureAwait(false);
+        await Task.WhenAll(gateways.Select(g => g.DrainAsync(AckGrace))).ConfigureAwait(false);
+        var acked = gateways.Sum(g => g.Acked);
         foreach (var gw in gateways)
         {
             await gw.DisposeAsync().ConfigureAwait(false);
@@ -142,6 +147,7 @@ public static class LoadGenerator
             offered = options.Rate,
             seconds = options.Duration.TotalSeconds,
             sent = totalSent(),
+            acked,
             sendRate = report.SendRate,
             stored = samples[^1].Stored,
             maxLagS = report.MaxLag,
