@@ -10,6 +10,7 @@ test_main() {
   local out="$PILOTS_ROOT/.pilots/test-output.log" rc=0 filter="Category!=Hardware" publish=1
   # --hardware: only the tests that need sensors wired to this machine (see tests/README.md), no publish.
   if [ "${1:-}" = "--hardware" ]; then filter="Category=Hardware"; publish=0; shift; fi
+  [ $publish = 0 ] || publish_native || rc=1
   dotnet test "$PILOTS_ROOT/IoTPilots.sln" -c Release -nologo -warnaserror --filter "$filter" "$@" 2>&1 | tee "$out" || rc=$?
   [ $publish = 0 ] || publish_check || rc=1
   # One closing line in the plain form CI reads: 'N passed, N failed, N skipped'.
@@ -35,6 +36,21 @@ ensure_interop_tools() {
 ensure_browser() {
   [ -x /usr/bin/chromium ] || apt_install chromium
   export PILOTS_BROWSER_REQUIRED=1
+}
+
+# The edge compiled ahead of time to native code for this machine (edge README, "Native build"), before the tests,
+# which run it (NativeEdgeTests). Warnings are errors here too, so code the trimmer cannot follow fails the build.
+# gcc (or clang) links it; .NET 9 and later fall back to gcc when clang is absent.
+publish_native() {
+  local rid out="$PILOTS_ROOT/.pilots/native"
+  case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) say "run: no native edge build for $(uname -m)"; return 0 ;; esac
+  command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || apt_install gcc libc6-dev
+  rm -rf "$out"
+  dotnet publish "$PILOTS_ROOT/edge/IoTPilots.Edge" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet -o "$out/edge-$rid" >"$PILOTS_ROOT/.pilots/publish-native.log" 2>&1 \
+    && [ -x "$out/edge-$rid/IoTPilots.Edge" ] \
+    || { tail -n 20 "$PILOTS_ROOT/.pilots/publish-native.log" >&2; say "run: the native edge build for $rid failed"; return 1; }
+  export PILOTS_EDGE_NATIVE="$out/edge-$rid/IoTPilots.Edge" PILOTS_NATIVE_REQUIRED=1
+  say "run: edge compiled to native code for $rid: $PILOTS_EDGE_NATIVE"
 }
 
 # The gateway builds: self-contained linux-arm64, and the portable build for 32-bit gateways.

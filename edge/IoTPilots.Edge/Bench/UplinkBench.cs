@@ -170,11 +170,33 @@ public static class UplinkBench
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Phase} | {r.Rtt} | {r.Sent} | {r.Received} | {r.Rate:0} | {r.LagP50:0} | {r.LagP99:0} | {(r.BacklogRate > 0 ? r.BacklogRate.ToString("0", CultureInfo.InvariantCulture) : "-")} |"));
         }
 
-        output.WriteLine(JsonSerializer.Serialize(new
+        // Written field by field rather than serialised by reflection, so the agent stays trimmable (native AOT build).
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
         {
-            bench = "uplink",
-            results = results.Select(r => new { phase = r.Phase, rtt = r.Rtt, sent = r.Sent, received = r.Received, lost = r.Sent - r.Received, msg_per_s = Math.Round(r.Rate), lag_p50_ms = Math.Round(r.LagP50), lag_p99_ms = Math.Round(r.LagP99), backlog_msg_per_s = Math.Round(r.BacklogRate) }),
-        }));
+            w.WriteStartObject();
+            w.WriteString("bench", "uplink");
+            w.WriteStartArray("results");
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("phase", r.Phase);
+                w.WriteString("rtt", r.Rtt);
+                w.WriteNumber("sent", r.Sent);
+                w.WriteNumber("received", r.Received);
+                w.WriteNumber("lost", r.Sent - r.Received);
+                w.WriteNumber("msg_per_s", Math.Round(r.Rate));
+                w.WriteNumber("lag_p50_ms", Math.Round(r.LagP50));
+                w.WriteNumber("lag_p99_ms", Math.Round(r.LagP99));
+                w.WriteNumber("backlog_msg_per_s", Math.Round(r.BacklogRate));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(json.ToArray()));
     }
 
     /// <summary>

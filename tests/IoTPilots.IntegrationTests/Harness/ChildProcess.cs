@@ -31,6 +31,9 @@ public sealed partial class ChildProcess : IDisposable
     /// <summary>A program that is not ours, such as a reference implementation to test against.</summary>
     public static ChildProcess Program(string program, params string[] args) => new([], program, args);
 
+    /// <summary>A program given by its path (a native build of ours), with its environment.</summary>
+    public static ChildProcess Native(string program, Dictionary<string, string> env, params string[] args) => new(env, program, args);
+
     public ConcurrentQueue<string> Output { get; } = new();
 
     public bool Running => _process is { HasExited: false };
