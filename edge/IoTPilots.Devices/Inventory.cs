@@ -83,6 +83,9 @@ public sealed record QueueSettings
 
     public bool Fsync { get; init; } = true;
 
+    /// <summary>With <see cref="Fsync"/>: zero fsyncs every record; more batches them, at most this far apart (the most a power cut can lose).</summary>
+    public TimeSpan FsyncBatch { get; init; }
+
     /// <summary>Backlog messages sent per second alongside live data after an outage.</summary>
     public int BackfillRate { get; init; } = DefaultBackfillRate;
 

@@ -31,6 +31,49 @@ public sealed class DiskQueueTests : IDisposable
         q.Append(RecordKind.Telemetry, 3, _time.GetUtcNow(), "t/x", seq => Encoding.UTF8.GetBytes($"message {seq} ".PadRight(size, '.')));
 
     [Fact]
+    public void Every_append_is_synced_unless_batched()
+    {
+        using var q = Open();
+        Append(q);
+        Append(q);
+        Assert.Equal(2, q.Syncs);
+    }
+
+    [Fact]
+    public void A_batched_fsync_syncs_the_first_append_at_once_and_the_rest_at_the_interval_end()
+    {
+        using var q = DiskQueue.Open(new DiskQueueOptions { Directory = _dir, FsyncBatch = TimeSpan.FromSeconds(1) }, _time, NullLogger.Instance);
+        Append(q);
+        Assert.Equal(1, q.Syncs);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Append(q);
+        Append(q);
+        // Written to the OS (a reader sees them; an agent crash loses nothing), not yet forced to the disk.
+        Assert.Equal(1, q.Syncs);
+        Assert.Equal(3, q.Count);
+        Assert.False(q.SyncIfDue());
+        _time.Advance(TimeSpan.FromMilliseconds(800));
+        Assert.True(q.SyncIfDue());
+        Assert.Equal(2, q.Syncs);
+        // Nothing new: nothing to sync.
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(q.SyncIfDue());
+        // After a quiet spell the next append is synced at once.
+        Append(q);
+        Assert.Equal(3, q.Syncs);
+    }
+
+    [Fact]
+    public void Fsync_off_never_forces_the_disk()
+    {
+        using var q = DiskQueue.Open(new DiskQueueOptions { Directory = _dir, FsyncEachAppend = false }, _time, NullLogger.Instance);
+        Append(q);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(q.SyncIfDue());
+        Assert.Equal(0, q.Syncs);
+    }
+
+    [Fact]
     public void Crc32_matches_the_standard_check_value() =>
         Assert.Equal(0xCBF43926u, Crc32.Compute("123456789"u8));
 

@@ -25,6 +25,18 @@ public sealed class InventoryLoaderTests : IDisposable
         Assert.Equal((32, 50), (tuned.Queue.UplinkWindow, tuned.Queue.BackfillRate));
     }
 
+    [Theory]
+    [InlineData("", true, 0)]
+    [InlineData("\nqueue: { fsync: true }\n", true, 0)]
+    [InlineData("\nqueue: { fsync: false }\n", false, 0)]
+    [InlineData("\nqueue: { fsync: 1s }\n", true, 1000)]
+    [InlineData("\nqueue: { fsync: 250ms }\n", true, 250)]
+    public void Fsync_is_every_record_never_or_batched_at_a_named_interval(string queue, bool fsync, int batchMs)
+    {
+        var settings = InventoryLoader.Load(Write(Valid + queue)).Queue;
+        Assert.Equal((fsync, TimeSpan.FromMilliseconds(batchMs)), (settings.Fsync, settings.FsyncBatch));
+    }
+
     private const string Valid = """
         gateway: gw-aqua-01
         site: haiphong-ras-1
@@ -118,6 +130,8 @@ public sealed class InventoryLoaderTests : IDisposable
     [InlineData("gateway: g\nsite: s\npilot: port\ndevices: [ {id: a, bus: digital-input, address: '17', active_low: maybe} ]", "devices[0].active_low", "true or false")]
     [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {uplink_window: 0}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.uplink_window", "out of range 1..65535")]
     [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {uplink_window: lots}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.uplink_window", "")]
+    [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {fsync: sometimes}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.fsync", "expected true, false or a duration")]
+    [InlineData("gateway: g\nsite: s\npilot: port\nqueue: {fsync: 5m}\ndevices: [ {id: a, bus: modbus-tcp, address: 'h:1', profile: ras-tank-sim} ]", "queue.fsync", "between 10ms and 1m")]
     [InlineData("gateway: g\nsite: [unclosed", "(syntax)", "")]
     [InlineData("- just\n- a list", "(root)", "expected a mapping")]
     public void Malformed_inventory_names_the_field_and_what_was_expected(string yaml, string field, string problem)

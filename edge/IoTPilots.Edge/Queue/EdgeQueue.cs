@@ -18,6 +18,7 @@ public sealed class EdgeQueue : IDrainQueue, IDisposable
     private readonly Inventory _inventory;
     private readonly EdgeMetrics _metrics;
     private readonly AppendSignal _appended = new();
+    private readonly ITimer? _syncTimer;
 
     public EdgeQueue(Inventory inventory, EdgeMetrics metrics, TimeProvider time, ILogger<EdgeQueue> logger, EdgeSettings? edge = null)
     {
@@ -34,6 +35,7 @@ public sealed class EdgeQueue : IDrainQueue, IDisposable
                 MaxAge = settings.MaxAge,
                 OnExpired = settings.OnExpired == "keep" ? AgePolicy.Keep : AgePolicy.Drop,
                 FsyncEachAppend = settings.Fsync,
+                FsyncBatch = settings.FsyncBatch,
                 GapRecord = (gap, seq, epoch) => (
                     GapReport.Topic(inventory.Site, inventory.Gateway),
                     new GapReport(inventory.Site, inventory.Gateway, seq, gap.FirstSeq, gap.LastSeq, gap.Messages, gap.Readings, gap.From, gap.To, gap.Reason) { Epoch = epoch, Unnumbered = gap.Unnumbered }.Encode()),
@@ -41,6 +43,12 @@ public sealed class EdgeQueue : IDrainQueue, IDisposable
             time,
             logger);
         Directory = dir;
+        if (settings.Fsync && settings.FsyncBatch > TimeSpan.Zero)
+        {
+            // Group commit (DiskQueueOptions.FsyncBatch): the records appended since the last fsync, forced to disk at the interval's end.
+            _syncTimer = time.CreateTimer(_ => SyncDue(logger), null, settings.FsyncBatch, settings.FsyncBatch);
+        }
+
         logger.LogInformation("Queue {Directory}: {Count} unsent record(s), epoch {Epoch}, last seq {Seq}", dir, _queue.Count, _queue.Epoch.Length > 0 ? _queue.Epoch : "(none)", _queue.LastSeq);
     }
 
@@ -138,8 +146,25 @@ public sealed class EdgeQueue : IDrainQueue, IDisposable
     /// <summary>Completes when something is appended after the call (or at once if something was since the last wait).</summary>
     public Task WaitForAppendAsync(TimeSpan timeout, CancellationToken cancellationToken) => _appended.WaitAsync(timeout, cancellationToken);
 
+    private void SyncDue(ILogger logger)
+    {
+        try
+        {
+            lock (_gate)
+            {
+                _queue.SyncIfDue();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The next append or tick tries again; the records are with the OS meanwhile.
+            logger.LogWarning("Queue {Directory}: fsync failed ({Error})", Directory, ex.Message);
+        }
+    }
+
     public void Dispose()
     {
+        _syncTimer?.Dispose();
         lock (_gate)
         {
             _queue.Dispose();
