@@ -31,17 +31,15 @@ public static partial class RuleSet
             throw a.Required("device").Error($"'{device}' is not a device id: {Identifiers.Rule}");
         }
 
-        if (a.Optional("mode") is { } mode && mode.OneOf(["auto", "confirm"], "mode") == "confirm")
-        {
-            throw mode.Error("mode 'confirm' (notify with a one-tap start, then act) is not built yet; use 'auto'");
-        }
+        // auto: act, then notify; confirm: notify with a one-tap link, act when an operator taps it.
+        var mode = a.Optional("mode")?.OneOf(["auto", "confirm"], "mode") == "confirm" ? ActionMode.Confirm : ActionMode.Auto;
 
         var every = a.Duration("every", RuleAction.DefaultEvery);
         if (every < TimeSpan.FromMinutes(1))
         {
-            throw a.Required("every").Error("every: at least 1m between automatic actions on one asset");
+            throw a.Required("every").Error("every: at least 1m between actions on one asset");
         }
 
-        return new RuleAction(point, a.Required("value").AsDouble(), device, every);
+        return new RuleAction(point, a.Required("value").AsDouble(), device, every, mode);
     }
 }

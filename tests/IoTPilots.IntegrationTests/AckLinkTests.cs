@@ -11,7 +11,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace IoTPilots.IntegrationTests;
 
-/// <summary>Acknowledging from the message (signed links) and shelving, through the real API on Kestrel.</summary>
+/// <summary>
+/// Acknowledging from the message (signed links) and shelving, through the real API on Kestrel; and the confirm-mode
+/// action link's page refusing what it must (this host issues no commands; the tap that does is <see cref="ConfirmActionTests"/>).
+/// </summary>
 public sealed class AckLinkTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 23, 8, 0, 0, TimeSpan.Zero));
@@ -124,6 +127,73 @@ public sealed class AckLinkTests : IAsyncLifetime
         using var unknown = await _operator.PostAsync(new Uri("/api/alerts/999/shelve", UriKind.Relative),
             new StringContent("""{"reason":"x","minutes":5}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Empty(_log.Errors);
+    }
+
+    private Uri Link(long alertId) =>
+        new(_host.Services.GetRequiredService<NotificationLinks>().ForAction(new ConfirmTarget(alertId, "tank-03", "backup_aerator_on", 1))!.AbsolutePath, UriKind.Relative);
+
+    private static async Task<(HttpStatusCode Status, string Body)> Read(Task<HttpResponseMessage> request)
+    {
+        using var response = await request;
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Without_an_operator_of_the_alerts_site_the_page_says_why_and_offers_no_button()
+    {
+        var link = Link(Raise().Id);
+
+        var anonymous = await Read(_http.GetAsync(link));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.Status);
+        Assert.Contains("Đăng nhập", anonymous.Body, StringComparison.Ordinal);
+        Assert.Contains($"/login?ReturnUrl={Uri.EscapeDataString(link.ToString())}", WebUtility.HtmlDecode(anonymous.Body), StringComparison.Ordinal);
+
+        var viewer = _host.CreateUser(Role.Viewer);
+        var (viewerSession, _) = await _host.SessionClientAsync(viewer.Name, viewer.Password);
+        using (viewerSession)
+        {
+            var page = await Read(viewerSession.GetAsync(link));
+            Assert.Equal(HttpStatusCode.Forbidden, page.Status);
+            Assert.Contains("operator role at haiphong-ras-1", page.Body, StringComparison.Ordinal);
+            Assert.DoesNotContain("<form", page.Body, StringComparison.Ordinal);
+        }
+
+        // A key skips antiforgery, so this reaches the tap itself: still refused.
+        using var viewerKey = _host.Client(Role.Viewer);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Read(viewerKey.PostAsync(link, null))).Status);
+        using var otherSite = _host.Client(Role.Operator, sites: "cat-hai-ras-1");
+        Assert.Equal(HttpStatusCode.Forbidden, (await Read(otherSite.PostAsync(link, null))).Status);
+        Assert.Empty(_log.Errors);
+    }
+
+    [Fact]
+    public async Task A_changed_expired_or_unknown_link_a_resolved_alert_and_commands_off_are_each_refused_with_their_reason()
+    {
+        using var operatorKey = _host.Client(Role.Operator);
+        var alert = Raise();
+        var link = Link(alert.Id).ToString();
+
+        var off = await Read(operatorKey.PostAsync(new Uri(link, UriKind.Relative), null));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, off.Status);
+        Assert.Contains("PILOTS_COMMAND_KEYS", off.Body, StringComparison.Ordinal);
+
+        var changed = await Read(operatorKey.PostAsync(new Uri(link.Replace("/backup_aerator_on/1/", "/backup_aerator_on/0/", StringComparison.Ordinal), UriKind.Relative), null));
+        Assert.Equal(HttpStatusCode.NotFound, changed.Status);
+        Assert.Contains("not valid", changed.Body, StringComparison.Ordinal);
+
+        var unknown = Link(alert.Id + 100);
+        Assert.Contains("does not exist", (await Read(operatorKey.GetAsync(unknown))).Body, StringComparison.Ordinal);
+
+        _notifier.Apply(new AlertEvent(AlertTransition.Resolved, alert.RuleId, alert.Severity, alert.Series, alert.Field, _time.GetUtcNow(), alert.Since, 6.5, 2.6, alert.Message));
+        var resolved = await Read(operatorKey.PostAsync(new Uri(link, UriKind.Relative), null));
+        Assert.Equal(HttpStatusCode.Conflict, resolved.Status);
+        Assert.Contains("back to normal", resolved.Body, StringComparison.Ordinal);
+
+        _time.Advance(NotificationLinks.ActionLifetime + TimeSpan.FromMinutes(1));
+        var expired = await Read(_http.GetAsync(new Uri(link, UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.Gone, expired.Status);
+        Assert.Contains("hết hạn", expired.Body, StringComparison.Ordinal);
         Assert.Empty(_log.Errors);
     }
 }

@@ -1,10 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
 using IoTPilots.Cloud.Access;
-using IoTPilots.Devices;
-using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;
 
 namespace IoTPilots.IntegrationTests;
@@ -16,69 +13,18 @@ namespace IoTPilots.IntegrationTests;
 [Collection(ServersCollection.Name)]
 public sealed class CloudCommandTests(Servers servers) : IAsyncLifetime
 {
-    private const string Site = "cmdapi-site";
-    private readonly string _dir = Directory.CreateTempSubdirectory("pilots-cloudcmd-").FullName;
-    private readonly string _gateway = $"gw-k{Guid.NewGuid():N}"[..12];
-    private readonly List<ChildProcess> _processes = [];
-    private ModbusTcpServer _plc = null!;
-    private ModbusSlave _tank = null!;
-    private SignalDefinition _coil = null!;
-    private Uri _address = null!;
-    private string _usersDb = null!;
+    private CommandRig _rig = null!;
+    private string _gateway = null!;
 
     public async Task InitializeAsync()
     {
-        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        _plc = new ModbusTcpServer(IPAddress.Loopback, 0);
-        var profile = ProfileCatalog.LoadFile(Path.Combine(InventoryLoader.ShippedProfilesDirectory, "ras-tank-sim.yaml"));
-        _coil = profile.Signals.Single(s => s.Name == "backup_aerator_on");
-        var tank = new SimulatedModbusDevice(profile, _plc.AddUnit(1));
-        tank.Set("do_mg_l", 2.9);
-        _tank = tank.Slave;
-        _plc.Start();
-        var inventory = await FaultRig.WriteInventoryAsync(_dir, _gateway, Site, _plc, "1s", Path.Combine(_dir, "queue"));
-        var keys = Path.Combine(_dir, "command-keys");
-        await File.WriteAllTextAsync(keys, $"# test\n{_gateway} {key}\n");
-        var influx = await servers.NewDatabaseAsync("cmdapi");
-        _usersDb = Path.Combine(_dir, "users.db");
-        var port = Servers.FreePort();
-        _address = new Uri($"http://127.0.0.1:{port}");
-        var cloud = Track(FaultRig.Cloud(servers, influx, "g" + _gateway, "1", Path.Combine(_dir, "alerts.db"), port, new()
-        {
-            ["PILOTS_COMMAND_KEYS"] = keys,
-            ["PILOTS_DEVICE_REGISTRY"] = inventory,
-        }));
-        var edge = Track(new ChildProcess("edge/IoTPilots.Edge", ["--inventory", inventory], new()
-        {
-            ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}",
-            ["PILOTS_COMMAND_KEY"] = key,
-        }));
-        cloud.Start();
-        edge.Start();
-        // Subscribed to its command topic once connected: a command sent before would find no subscriber.
-        await Eventually.TrueAsync(() => Task.FromResult(edge.Output.Any(l => l.Contains("MQTT connected", StringComparison.Ordinal))), TimeSpan.FromSeconds(60), $"the edge to connect (log: {edge.Log})");
-        await Eventually.TrueAsync(() => Task.FromResult(cloud.Log.Contains("Subscribed to", StringComparison.Ordinal)), TimeSpan.FromSeconds(60), $"the cloud to subscribe (log: {cloud.Log})");
-        await Listening.AliveAsync(cloud, _address);
+        _rig = await CommandRig.StartAsync(servers, "cmdapi-site", "gw-k", doMgL: 2.9);
+        _gateway = _rig.Gateway;
     }
 
-    private ChildProcess Track(ChildProcess p)
-    {
-        _processes.Add(p);
-        return p;
-    }
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var p in _processes)
-        {
-            p.Dispose();
-        }
-
-        await _plc.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
-
-    private HttpClient Client(Role role, string sites = "*") => AlertHost.KeyClient(_address, Hosts.CreateApiKey(_usersDb, role, sites));
+    private HttpClient Client(Role role, string sites = "*") => _rig.Client(role, sites);
 
     private static Task<HttpResponseMessage> PostAsync(HttpClient http, object body) => http.PostAsJsonAsync(new Uri("/api/commands", UriKind.Relative), body);
 
@@ -106,7 +52,7 @@ public sealed class CloudCommandTests(Servers servers) : IAsyncLifetime
         var record = doc.RootElement;
         Assert.Equal(1.0, record.GetProperty("readBack").GetDouble());
         Assert.StartsWith("key:", record.GetProperty("issuedBy").GetString(), StringComparison.Ordinal);
-        Assert.True(_tank.GetBit(Table.Coil, _coil.Address));
+        Assert.True(_rig.AeratorOn);
     }
 
     [Fact]
@@ -139,7 +85,7 @@ public sealed class CloudCommandTests(Servers servers) : IAsyncLifetime
             Assert.Contains(field, body, StringComparison.Ordinal);
         }
 
-        Assert.False(_tank.GetBit(Table.Coil, _coil.Address));
+        Assert.False(_rig.AeratorOn);
         using var list = JsonDocument.Parse(await operatorClient.GetStringAsync(new Uri("/api/commands", UriKind.Relative)));
         Assert.Equal(0, list.RootElement.GetArrayLength());
     }

@@ -191,6 +191,30 @@ public sealed class NotificationChannelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_confirm_rules_alert_carries_its_one_tap_action_on_every_channel()
+    {
+        var confirm = new RuleAction("backup_aerator_on", 1, null, RuleAction.DefaultEvery, ActionMode.Confirm);
+        var dispatcher = NewDispatcher(new ConfirmOffers(_links, rule => rule == "do-critical" ? confirm : null, () => true, _ => false));
+        var alert = Raise();
+        foreach (var channel in Channels.All)
+        {
+            await dispatcher.SendDueAsync(channel, CancellationToken.None);
+        }
+
+        var link = $"https://pilots.example.vn/c/{alert.Id}/";
+        using var telegram = JsonDocument.Parse(Assert.Single(_telegram.Requests).Body);
+        var button = telegram.RootElement.GetProperty("reply_markup").GetProperty("inline_keyboard")[1][0];
+        Assert.Equal("Bật máy sục khí dự phòng (tank-03) / Start the backup aerator (tank-03)", button.GetProperty("text").GetString());
+        Assert.StartsWith(link, button.GetProperty("url").GetString(), StringComparison.Ordinal);
+        var email = await MimeMessage.LoadAsync(new MemoryStream(Encoding.UTF8.GetBytes(Assert.Single(_smtp.Messages))));
+        Assert.Contains($"👉 Bật máy sục khí dự phòng (tank-03): {link}", email.TextBody, StringComparison.Ordinal);
+        Assert.Contains($"Bat may suc khi du phong (tank-03): {link}", Assert.Single(_sms.Requests).Text, StringComparison.Ordinal);
+        using var hook = JsonDocument.Parse(Assert.Single(_webhook.Requests).Body);
+        Assert.Contains($"👉 Start the backup aerator (tank-03): {link}", hook.RootElement.GetProperty("text_en").GetString(), StringComparison.Ordinal);
+        Assert.Contains($"👉 Bật máy sục khí dự phòng (tank-03): {link}", hook.RootElement.GetProperty("text_vi").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_sms_gateway_gets_one_plain_part_from_the_template_with_the_secret_header()
     {
         var alert = Raise();
@@ -253,16 +277,16 @@ public sealed class NotificationChannelTests : IAsyncLifetime
         Assert.Single(_sms.Requests);
     }
 
-    private NotificationDispatcher NewDispatcher()
+    private NotificationDispatcher NewDispatcher(ConfirmOffers? offers = null)
     {
         Func<string, string?> env = name => name == "TEST_SMS_KEY" ? "sms-key-123" : null;
         return new NotificationDispatcher(
             _notifier,
             [
-                new WebhookChannel(_http, _links, _config, Secret, TimeProvider.System),
-                new TelegramChannel(_http, _config.Telegram!, "123:ABC", _links, _config),
-                new EmailChannel(_config.Email!, env, _links, _config),
-                new SmsChannel(_http, _config.Sms!, env, _links, _config),
+                new WebhookChannel(_http, _links, _config, Secret, TimeProvider.System, offers),
+                new TelegramChannel(_http, _config.Telegram!, "123:ABC", _links, _config, offers),
+                new EmailChannel(_config.Email!, env, _links, _config, offers),
+                new SmsChannel(_http, _config.Sms!, env, _links, _config, offers),
             ],
             new OutboxSignal(),
             Backoff.Default,

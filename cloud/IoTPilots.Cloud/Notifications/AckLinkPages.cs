@@ -17,7 +17,7 @@ public static class AckLinkPages
         // opens it from an SMS has no session. No antiforgery token either: the link's own signature is unguessable.
         app.MapGet("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: false)).AllowAnonymous();
         app.MapPost("/a/{token}", (string token, HttpContext context) => Page(context, token, confirm: true)).AllowAnonymous().DisableAntiforgery();
-        return app;
+        return app.MapConfirmLinks();
     }
 
     private static IResult Page(HttpContext context, string token, bool confirm)
@@ -58,7 +58,7 @@ public static class AckLinkPages
         }
     }
 
-    private static IResult Html(HttpContext context, int status, string title, string vi, string en, string extra = "", bool rawFirst = false)
+    internal static IResult Html(HttpContext context, int status, string title, string vi, string en, string extra = "", bool rawFirst = false)
     {
         // Plain text is encoded; only the confirm page's first line (built above from encoded parts) and the form are ours.
         var first = rawFirst ? vi : WebUtility.HtmlEncode(vi);

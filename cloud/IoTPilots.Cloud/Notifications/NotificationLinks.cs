@@ -13,6 +13,15 @@ namespace IoTPilots.Cloud.Notifications;
 /// </summary>
 public sealed class NotificationLinks(Uri? publicUrl, byte[]? secret, TimeSpan lifetime, TimeProvider time)
 {
+    /// <summary>Where action links live: <c>/c/...</c>, beside the acknowledgement links' <c>/a/...</c>.</summary>
+    public const string ActionPrefix = "c/";
+
+    /// <summary>
+    /// An action link is for the emergency the message is about: an hour covers a farmer woken at night (DO falls from
+    /// 7 to 3 mg/L in about 11 minutes, issue 15), and escalations and reminders carry fresh links after it.
+    /// </summary>
+    public static readonly TimeSpan ActionLifetime = TimeSpan.FromHours(1);
+
     public static NotificationLinks None { get; } = new(null, null, TimeSpan.Zero, TimeProvider.System);
 
     public bool Enabled => publicUrl is not null && secret is { Length: > 0 };
@@ -47,6 +56,50 @@ public sealed class NotificationLinks(Uri? publicUrl, byte[]? secret, TimeSpan l
         }
 
         return time.GetUtcNow().ToUnixTimeSeconds() / 60 > expiry ? "this link has expired" : null;
+    }
+
+    /// <summary>
+    /// A signed link to a rule's confirm-mode action for one alert (<see cref="ConfirmLinkPages"/>):
+    /// <c>{public}/c/{alert}/{expiry}/{device}/{point}/{value}/{mac}</c>, the mac over everything before it. The link
+    /// carries the action itself, so the tap does what the message said even if the rules were reloaded since, on any
+    /// cloud process. Valid for <see cref="ActionLifetime"/>: a reminder or an escalation carries a fresh one.
+    /// </summary>
+    public Uri? ForAction(ConfirmTarget target)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        var expiry = (time.GetUtcNow() + ActionLifetime).ToUnixTimeSeconds() / 60;
+        var body = $"{target.AlertId.ToString(CultureInfo.InvariantCulture)}/{ToBase36(expiry)}/{target.Device}/{target.Point}/{target.Value.ToString("R", CultureInfo.InvariantCulture)}";
+        return new Uri(publicUrl!, $"{ActionPrefix}{body}/{Mac(body)}");
+    }
+
+    /// <summary>Checks an action link's token (the path after <c>/c/</c>): its signature, its parts and its expiry.</summary>
+    /// <returns>null and the target when the token is good; else why not, and whether it is only that it expired.</returns>
+    public string? CheckAction(string token, out ConfirmTarget target, out bool expired)
+    {
+        target = new ConfirmTarget(0, "", "", 0);
+        expired = false;
+        var parts = token.Split('/');
+        if (!Enabled || parts.Length != 6)
+        {
+            return "this link is not one of ours";
+        }
+
+        var expected = Encoding.ASCII.GetBytes(Mac(string.Join('/', parts[..5])));
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(parts[5]))
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var alertId)
+            || FromBase36(parts[1]) is not { } expiry
+            || !double.TryParse(parts[4], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+        {
+            return "this link is not one of ours";
+        }
+
+        target = new ConfirmTarget(alertId, parts[2], parts[3], value);
+        expired = time.GetUtcNow().ToUnixTimeSeconds() / 60 > expiry;
+        return expired ? "this link has expired" : null;
     }
 
     private string Mac(string body) =>

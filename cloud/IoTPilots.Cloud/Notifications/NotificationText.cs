@@ -27,8 +27,8 @@ public static class NotificationText
         return $"{(state == NoticeStates.Resolved ? "✅" : severity)}{(what.Length > 0 ? " · " + what : "")} · {alert.Series.Device} ({alert.Series.Site})";
     }
 
-    /// <summary>The whole message: headline, the alert's text, value and time, what to do, and how to acknowledge.</summary>
-    public static string Full(Alert alert, OutboxItem item, LocalizedText action, TimeSpan zone, Uri? ackLink)
+    /// <summary>The whole message: headline, the alert's text, value and time, what to do, the one-tap action when the rule offers one, and how to acknowledge.</summary>
+    public static string Full(Alert alert, OutboxItem item, LocalizedText action, TimeSpan zone, Uri? ackLink, ConfirmOffer? confirm = null)
     {
         var vi = IsVietnamese(item.Language);
         var local = item.At.ToOffset(zone);
@@ -45,6 +45,11 @@ public static class NotificationText
         if (NeedsAction(item.State))
         {
             text.Append(vi ? "Việc cần làm: " : "Action: ").AppendLine(action.In(item.Language));
+            if (confirm is not null)
+            {
+                text.Append("👉 ").Append(confirm.Label.In(item.Language)).Append(": ").AppendLine(confirm.Link.ToString());
+            }
+
             if (ackLink is not null)
             {
                 text.Append(vi ? "Xác nhận đã nhận: " : "Acknowledge: ").AppendLine(ackLink.ToString());
@@ -56,9 +61,11 @@ public static class NotificationText
 
     /// <summary>
     /// One GSM-7 part: severity, device and value first, then the action and the link, and the alert's own text
-    /// in what room is left. Vietnamese loses its diacritics (gateways bill UCS-2 texts per 70 characters).
+    /// in what room is left. Vietnamese loses its diacritics (gateways bill UCS-2 texts per 70 characters). A one-tap
+    /// action takes the action's place (its label says what to do), and the acknowledgement link stays only if both
+    /// links fit: the action is what the night needs.
     /// </summary>
-    public static string Sms(Alert alert, OutboxItem item, LocalizedText action, Uri? ackLink)
+    public static string Sms(Alert alert, OutboxItem item, LocalizedText action, Uri? ackLink, ConfirmOffer? confirm = null)
     {
         var vi = IsVietnamese(item.Language);
         var severity = alert.Severity switch
@@ -69,9 +76,17 @@ public static class NotificationText
         };
         var what = StateWord(item.State, vi);
         var head = $"{(item.State == NoticeStates.Resolved ? (vi ? "DA BINH THUONG" : "BACK TO NORMAL") : severity)}{(what.Length > 0 && item.State != NoticeStates.Resolved ? " " + what : "")} {alert.Series.Device} {MessageTemplate.Number(item.Value, vi)}";
-        var tail = NeedsAction(item.State) ? $". {action.In(item.Language)}" + (ackLink is null ? "" : $". {(vi ? "XN" : "ACK")}: {ackLink}") : "";
+        var ack = ackLink is null ? "" : $". {(vi ? "XN" : "ACK")}: {ackLink}";
+        var tail = !NeedsAction(item.State) ? ""
+            : confirm is null ? $". {action.In(item.Language)}{ack}"
+            : $". {confirm.Label.In(item.Language)}: {confirm.Link}{ack}";
         head = Gsm7(head);
         tail = Gsm7(tail);
+        if (confirm is not null && head.Length + tail.Length > SmsLength && ack.Length > 0)
+        {
+            tail = tail[..^Gsm7(ack).Length];
+        }
+
         var room = SmsLength - head.Length - tail.Length - 2;
         var message = Gsm7(alert.Message.In(item.Language));
         var middle = room <= 3 ? "" : ": " + (message.Length <= room ? message : message[..(room - 2)].TrimEnd() + "..");

@@ -1,5 +1,7 @@
 using System.Text;
 using IoTPilots.Cloud.Alerts;
+using IoTPilots.Cloud.Commands;
+using IoTPilots.Rules;
 
 namespace IoTPilots.Cloud.Notifications;
 
@@ -44,23 +46,36 @@ public static class NotificationsSetup
         services.AddSingleton(sp => new NotificationPlanner(config, sp.GetRequiredService<TimeProvider>(), options.WebhookUrl is { } url ? NotificationPlanner.Integrator(url.ToString()) : null));
         services.AddSingleton<AlertNotifier>();
         services.AddSingleton(sp => new NotificationLinks(options.PublicUrl, options.LinkSecret is { } s ? Encoding.UTF8.GetBytes(s) : null, NotificationOptions.LinkLifetime, sp.GetRequiredService<TimeProvider>()));
+        // Confirm-mode actions (rules README "Actions"): the rules in force say which rule offers one; commands and
+        // the record of actions taken come from AddCommands, when this process has them.
+        services.AddSingleton(sp =>
+        {
+            var engine = sp.GetService<RulesEngine>();
+            var actions = sp.GetService<RuleActions>();
+            return new ConfirmOffers(
+                sp.GetRequiredService<NotificationLinks>(),
+                rule => engine?.Rules.FirstOrDefault(r => r.Id == rule)?.Action,
+                () => actions?.CommandsOn == true,
+                alert => actions?.Taken(alert) == true);
+        });
+        ConfirmOffers Offers(IServiceProvider sp) => sp.GetRequiredService<ConfirmOffers>();
         services.AddHttpClient(nameof(NotificationDispatcher), c => c.Timeout = TimeSpan.FromSeconds(10));
         HttpClient Http(IServiceProvider sp) => sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(NotificationDispatcher));
-        services.AddSingleton<INotificationChannel>(sp => new WebhookChannel(Http(sp), sp.GetRequiredService<NotificationLinks>(), config, options.WebhookSecret, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<INotificationChannel>(sp => new WebhookChannel(Http(sp), sp.GetRequiredService<NotificationLinks>(), config, options.WebhookSecret, sp.GetRequiredService<TimeProvider>(), Offers(sp)));
         if (config.Sms is { } sms)
         {
-            services.AddSingleton<INotificationChannel>(sp => new SmsChannel(Http(sp), sms, env, sp.GetRequiredService<NotificationLinks>(), config));
+            services.AddSingleton<INotificationChannel>(sp => new SmsChannel(Http(sp), sms, env, sp.GetRequiredService<NotificationLinks>(), config, Offers(sp)));
         }
 
         if (config.Email is { } email)
         {
-            services.AddSingleton<INotificationChannel>(sp => new EmailChannel(email, env, sp.GetRequiredService<NotificationLinks>(), config));
+            services.AddSingleton<INotificationChannel>(sp => new EmailChannel(email, env, sp.GetRequiredService<NotificationLinks>(), config, Offers(sp)));
         }
 
         if (config.Telegram is { } telegram)
         {
             var token = env(telegram.TokenVariable) is { Length: > 0 } t ? t : throw new FormatException($"{telegram.TokenVariable}: the Telegram bot token is not set (the notifications file configures Telegram)");
-            services.AddSingleton<INotificationChannel>(sp => new TelegramChannel(Http(sp), telegram, token, sp.GetRequiredService<NotificationLinks>(), config));
+            services.AddSingleton<INotificationChannel>(sp => new TelegramChannel(Http(sp), telegram, token, sp.GetRequiredService<NotificationLinks>(), config, Offers(sp)));
             services.AddHttpClient(nameof(TelegramPoller), c => c.Timeout = TimeSpan.FromSeconds(40));
             services.AddHostedService(sp => new TelegramPoller(
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(TelegramPoller)), telegram, token, sp.GetRequiredService<AlertNotifier>(),

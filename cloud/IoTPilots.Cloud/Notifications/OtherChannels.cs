@@ -17,7 +17,7 @@ namespace IoTPilots.Cloud.Notifications;
 /// "Acknowledge / Đã nhận" carries <c>ack:{outbox row}</c> as callback data, which <see cref="TelegramPoller"/>
 /// turns into an acknowledgement; a second button opens the signed link when links are on.
 /// </summary>
-public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, string token, NotificationLinks links, NotificationConfig config) : INotificationChannel
+public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, string token, NotificationLinks links, NotificationConfig config, ConfirmOffers? offers = null) : INotificationChannel
 {
     public const string AckPrefix = "ack:";
 
@@ -36,6 +36,13 @@ public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, 
             buttons.Add(new JsonObject { ["text"] = "🔗", ["url"] = link.ToString() });
         }
 
+        var keyboard = new JsonArray { buttons };
+        if (offers?.For(alert, item) is { } confirm)
+        {
+            // A row of its own, in both languages, as the farmer's phone shows it: "Bật máy sục khí dự phòng (tank-03) / Start the backup aerator (tank-03)".
+            keyboard.Add(new JsonArray { new JsonObject { ["text"] = $"{confirm.Label.Vi} / {confirm.Label.En}", ["url"] = confirm.Link.ToString() } });
+        }
+
         var action = config.RouteFor(alert)?.Action ?? NotificationConfig.DefaultAction;
         var message = new JsonObject
         {
@@ -44,7 +51,7 @@ public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, 
         };
         if (item.State is NoticeStates.Raised or NoticeStates.Escalated or NoticeStates.Reminder or NoticeStates.Flapping)
         {
-            message["reply_markup"] = new JsonObject { ["inline_keyboard"] = new JsonArray { buttons } };
+            message["reply_markup"] = new JsonObject { ["inline_keyboard"] = keyboard };
         }
 
         using var response = await http.PostAsJsonAsync(Method(settings, token, "sendMessage"), message, cancellationToken).ConfigureAwait(false);
@@ -53,7 +60,7 @@ public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, 
 }
 
 /// <summary>E-mail over SMTP with MailKit: the headline as subject, the full text (with the signed link) as body.</summary>
-public sealed class EmailChannel(EmailSettings settings, Func<string, string?> env, NotificationLinks links, NotificationConfig config) : INotificationChannel
+public sealed class EmailChannel(EmailSettings settings, Func<string, string?> env, NotificationLinks links, NotificationConfig config, ConfirmOffers? offers = null) : INotificationChannel
 {
     public string Name => Channels.Email;
 
@@ -65,7 +72,7 @@ public sealed class EmailChannel(EmailSettings settings, Func<string, string?> e
         message.To.Add(new MailboxAddress(item.Contact, item.Address));
         message.Subject = NotificationText.Headline(alert, item.State, item.Language);
         message.Headers.Add("X-Pilots-Idempotency-Key", item.IdempotencyKey);
-        message.Body = new TextPart("plain") { Text = NotificationText.Full(alert, item, action, config.TimeZone, links.For(item)) };
+        message.Body = new TextPart("plain") { Text = NotificationText.Full(alert, item, action, config.TimeZone, links.For(item), offers?.For(alert, item)) };
         using var smtp = new SmtpClient();
         await smtp.ConnectAsync(settings.Host, settings.Port, settings.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None, cancellationToken).ConfigureAwait(false);
         if (settings.UserVariable is { } user && env(user) is { Length: > 0 } name)
@@ -93,13 +100,13 @@ public sealed class EmailChannel(EmailSettings settings, Func<string, string?> e
 /// JSON-escaped in a JSON body and form-encoded in any other body; <c>${NAME}</c> in a header is the environment
 /// variable NAME (secrets stay out of the file).
 /// </summary>
-public sealed partial class SmsChannel(HttpClient http, SmsSettings settings, Func<string, string?> env, NotificationLinks links, NotificationConfig config) : INotificationChannel
+public sealed partial class SmsChannel(HttpClient http, SmsSettings settings, Func<string, string?> env, NotificationLinks links, NotificationConfig config, ConfirmOffers? offers = null) : INotificationChannel
 {
     public string Name => Channels.Sms;
 
     public async Task<SendResult> SendAsync(OutboxItem item, Alert alert, CancellationToken cancellationToken)
     {
-        var text = NotificationText.Sms(alert, item, config.RouteFor(alert)?.Action ?? NotificationConfig.DefaultAction, links.For(item));
+        var text = NotificationText.Sms(alert, item, config.RouteFor(alert)?.Action ?? NotificationConfig.DefaultAction, links.For(item), offers?.For(alert, item));
         var url = settings.Url.Replace("{phone}", Uri.EscapeDataString(item.Address), StringComparison.Ordinal).Replace("{text}", Uri.EscapeDataString(text), StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(settings.Method), url);
         if (settings.Body is { } template)

@@ -97,9 +97,12 @@ public sealed class AlertHost : IAsyncDisposable
     /// Logs in through the login form as a browser would (antiforgery token, session cookie), without a browser; returns a
     /// client holding the session and the antiforgery token the console page carries (send it as <c>X-CSRF-Token</c>).
     /// </summary>
-    public async Task<(HttpClient Http, string Csrf)> SessionClientAsync(string name, string password)
+    public Task<(HttpClient Http, string Csrf)> SessionClientAsync(string name, string password) => SessionClientAsync(Address, name, password);
+
+    /// <summary>As <see cref="SessionClientAsync(string, string)"/>, on any cloud at <paramref name="address"/> (a cloud process too).</summary>
+    public static async Task<(HttpClient Http, string Csrf)> SessionClientAsync(Uri address, string name, string password)
     {
-        var http = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = Address };
+        var http = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = address };
         var form = await http.GetStringAsync(new Uri("/login", UriKind.Relative));
         using var login = await http.PostAsync(new Uri("/login", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
         {

@@ -28,7 +28,7 @@ public sealed class RuleSetTests : IDisposable
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { value: 1 } }", "rules[0].action", "point")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: Pump, value: 1 } }", "rules[0].action.point", "not a field name")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on } }", "rules[0].action", "value")]
-    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, mode: confirm } }", "rules[0].action.mode", "not built yet")]
+    [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, mode: ask } }", "rules[0].action.mode", "unknown mode 'ask' (expected one of: auto, confirm)")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, every: 10s } }", "rules[0].action.every", "at least 1m")]
     [InlineData("{ id: a, kind: missing, field: x, after: 1m, severity: warning, source: s, action: { point: pump_on, value: 1 } }", "rules[0].action", "silent")]
     [InlineData("{ id: a, kind: threshold, field: x, below: 3, above: 5, severity: warning, source: s }", "rules[0]", "exactly one of 'below' or 'above'")]
@@ -73,6 +73,21 @@ public sealed class RuleSetTests : IDisposable
         Assert.StartsWith("site-rules.yaml:", ex.Message, StringComparison.Ordinal);
         Assert.Contains(field, ex.Message, StringComparison.Ordinal);
         Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_action_is_automatic_unless_its_mode_asks_for_confirmation()
+    {
+        var rules = RuleSet.Parse("""
+            rules:
+              - { id: a, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1 } }
+              - { id: b, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: pump_on, value: 1, mode: auto } }
+              - { id: c, kind: threshold, field: x, below: 3, severity: warning, source: s, action: { point: backup_aerator_on, value: 1, device: tank-04, mode: confirm, every: 5m } }
+            """, "site-rules.yaml");
+
+        Assert.Equal(ActionMode.Auto, rules[0].Action!.Mode);
+        Assert.Equal(ActionMode.Auto, rules[1].Action!.Mode);
+        Assert.Equal(new RuleAction("backup_aerator_on", 1, "tank-04", TimeSpan.FromMinutes(5), ActionMode.Confirm), rules[2].Action);
     }
 
     [Fact]
