@@ -194,7 +194,7 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
     public void SetActions(IEnumerable<CommandRecord> newestFirst)
     {
         var latest = new Dictionary<string, ActionView>(StringComparer.Ordinal);
-        foreach (var c in newestFirst.Where(c => IsAutomatic(c.IssuedBy)))
+        foreach (var c in newestFirst.Where(c => AutomaticActions.IsAutomatic(c.IssuedBy)))
         {
             latest.TryAdd(KeyOf(c.Site, c.Gateway, c.Device), new ActionView(
                 c.Id, c.Point, c.Value, c.IssuedBy, c.State, c.Reason, c.ReadBack, c.IssuedAt.ToUnixTimeMilliseconds(), c.AnsweredAt?.ToUnixTimeMilliseconds(), c.ExpiresAt.ToUnixTimeMilliseconds()));
@@ -212,10 +212,6 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
             }
         }
     }
-
-    /// <summary>Issued by a rule or by the gateway on its own, not by a person (whose names have no colon; keys are <c>key:NAME</c>).</summary>
-    public static bool IsAutomatic(string issuedBy) =>
-        issuedBy.StartsWith("rule:", StringComparison.Ordinal) || issuedBy.StartsWith("gateway:", StringComparison.Ordinal);
 
     /// <summary>Takes the delivery accounting's latest figures per gateway (the <c>delivery</c> measurement).</summary>
     public void SetDelivery(IEnumerable<GatewayDelivery> figures)
