@@ -63,7 +63,8 @@ demo_main() {
   # finds beside its alert store. './run users' manages more while the demo runs.
   admin_password=$(dotnet "$(bin_dll cloud/IoTPilots.Cloud)" users --db "$state/users.db" add admin --role admin --sites '*' 2>/dev/null) \
     || die "could not create the demo's admin in .pilots/demo/users.db"
-  # The cloud's summary lines and alerts go to this terminal as well as its log.
+  # The cloud's summary lines, alerts, rules' automatic actions and the gateways' answers to them go to this terminal
+  # as well as its log (issue 15: the aerator-failure scenario shows the backup aerator starting by itself).
   # Command keys (issue 15): one per gateway, so the aerator-failure rule can start a tank's backup aerator itself.
   local gw
   : >"$state/command-keys"
@@ -72,7 +73,8 @@ demo_main() {
   done
   chmod 600 "$state/command-keys"
   PILOTS_COMMAND_KEYS="$state/command-keys" PILOTS_ALERT_DB="$state/alerts.db" PILOTS_RULES="$state/rules" dotnet "$(bin_dll cloud/IoTPilots.Cloud)" --summary 5 --urls "http://127.0.0.1:$api_port" --registry "$state/inventories" \
-    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)|^ +Alert [0-9]+: rule|^ +Command c-[0-9a-f]+ at' | sed -u 's/^ *//') 2>>"$state/logs/cloud.log" &
+    > >(tee -a "$state/logs/cloud.log" | grep --line-buffered -E '^ingest:|^ +Alert [0-9]+ (Raised|Resolved)|^ +Alert [0-9]+: rule|^ +Command c-[0-9a-f]+ at' \
+      | sed -u -e 's/^ *//' -e 's/^Alert \([0-9]*\): rule \(.*\)$/automatic action for alert \1: rule \2/' -e 's/^Command \(c-[0-9a-f]*\) at \([^:]*\): /gateway \2 answered command \1: /') 2>>"$state/logs/cloud.log" &
   PILOTS_PIDS+=($!)
   # Edges start once the cloud is ready: /healthz answers 200 when its ingestion subscription exists (the very
   # first messages need a subscription to be kept for), 503 before.

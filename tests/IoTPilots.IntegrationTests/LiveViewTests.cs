@@ -231,6 +231,35 @@ public sealed class LiveViewTests : IClassFixture<ConsoleBrowser>, IClassFixture
     }
 
     [SkippableFact]
+    public async Task A_tile_shows_its_last_automatic_action_and_the_gateways_answer_as_it_arrives()
+    {
+        var page = await OpenLiveAsync();
+        var tile = Tile(page, "tank-02");
+        await Expect(tile).ToHaveCountAsync(1);
+        var issued = DateTimeOffset.UtcNow;
+        var at = issued.ToOffset(TimeSpan.FromHours(7)).ToString("HH:mm", CultureInfo.InvariantCulture);
+        var command = new IoTPilots.Contract.CommandMessage($"c-{Guid.NewGuid():N}", "cat-hai-ras-1", "gw-aqua-01", "tank-02", "backup_aerator_on", 1, "rule:aerator-failure", issued, issued.AddMinutes(30));
+        // A person's command is not an automatic action: the tile shows the rule's, even when the person's is newer.
+        _plant.Commands.Issued(command, IoTPilots.Cloud.Commands.CommandStates.Sent, 1);
+        _plant.Commands.Issued(command with { Id = $"c-{Guid.NewGuid():N}", IssuedBy = "nguyen.van.a", Value = 0, IssuedAt = issued.AddSeconds(1) }, IoTPilots.Cloud.Commands.CommandStates.Sent);
+
+        var action = tile.GetByTestId("tile-action");
+        await Expect(action).ToHaveAttributeAsync("data-state", "sent");
+        await Expect(action).ToHaveTextAsync($"Máy sục dự phòng: BẬT lúc {at} (tự động) · đang chờ gateway");
+
+        // The gateway's answer reaches the open page through the stream, without a reload.
+        _plant.Commands.Answered(new IoTPilots.Contract.CommandResult(command.Id, command.Site, command.Gateway, IoTPilots.Contract.CommandOutcome.Done, "ok", "written and read back", 1, issued.AddSeconds(2)));
+        await Expect(action).ToHaveAttributeAsync("data-state", "done");
+        await Expect(action).ToHaveTextAsync($"Máy sục dự phòng: BẬT lúc {at} (tự động) · đã thực hiện, đọc lại 1");
+
+        await page.GetByTestId("lang-toggle").ClickAsync();
+        await Expect(action).ToHaveTextAsync($"Backup aerator: ON at {at} (automatic) · done, read back 1");
+        // Only that tile: the other tanks had no action.
+        Assert.Equal(0, await Tile(page, "tank-01").GetByTestId("tile-action").CountAsync());
+        Assert.Empty(_pageErrors);
+    }
+
+    [SkippableFact]
     public async Task A_gateway_shows_offline_while_its_link_is_cut_and_online_again_after()
     {
         var page = await OpenLiveAsync();

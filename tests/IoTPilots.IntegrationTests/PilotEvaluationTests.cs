@@ -161,6 +161,39 @@ public sealed class PilotEvaluationTests(Servers servers, ConsoleBrowser browser
     }
 
     /// <summary>
+    /// Issue 15: the command reads the commands record the cloud keeps beside the alert store (commands.db) and lists
+    /// the rule's automatic start of tank-03's backup aerator with its outcome, in the page, on the DO chart and in the
+    /// figures; a person's command is not an automatic action.
+    /// </summary>
+    [Fact]
+    public async Task The_command_lists_the_periods_automatic_actions_from_the_commands_record_beside_the_alert_store()
+    {
+        var (influx, db) = await SeedAsync();
+        using (var commands = IoTPilots.Cloud.Commands.CommandStore.Open(Path.Combine(_dir, "commands.db")))
+        {
+            var start = new IoTPilots.Contract.CommandMessage("c-rule", Tank3.Site, Tank3.Gateway, Tank3.Device, "backup_aerator_on", 1, "rule:aerator-failure", T0.AddMinutes(21), T0.AddMinutes(23));
+            commands.Issued(start, IoTPilots.Cloud.Commands.CommandStates.Sent, 4);
+            commands.Answered(new IoTPilots.Contract.CommandResult("c-rule", Tank3.Site, Tank3.Gateway, IoTPilots.Contract.CommandOutcome.Done, "ok", "written and read back", 1, T0.AddMinutes(21).AddSeconds(2)));
+            commands.Issued(start with { Id = "c-person", IssuedBy = "nguyen.van.a", Value = 0, IssuedAt = T0.AddMinutes(40) }, IoTPilots.Cloud.Commands.CommandStates.Sent);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var html = Path.Combine(_dir, "aqua-actions.html");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await ReportCommand.RunAsync(["--pilot", "aquaculture", "--from", "2026-11-20T08:00:00Z", "--to", "2026-11-20T09:00:00Z", "--lang", "en", "--out", html], output, error, new FakeTimeProvider(T0.AddHours(2)), Environment(influx, db));
+
+        Assert.True(code == 0, error.ToString());
+        var page = await File.ReadAllTextAsync(html);
+        Assert.Contains("<tr data-outcome=\"done\"><td>2026-11-20 08:21</td><td>tank-03</td><td>Backup aerator: ON</td><td>rule aerator-failure</td>", page, StringComparison.Ordinal);
+        Assert.Contains("1 automatic actions, 1 done", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("nguyen.van.a", page, StringComparison.Ordinal);
+        Assert.Contains("class=\"action-marker\"", page, StringComparison.Ordinal);
+        Assert.Contains("action,backup_aerator_on@2026-11-20T08:21:00Z,tank-03,1,value set,rule:aerator-failure,done,", await File.ReadAllLinesAsync(Path.Combine(_dir, "aqua-actions.csv")));
+    }
+
+    /// <summary>
     /// --format pdf through the installed headless Chromium, with a baseline period (the hour before, which has no
     /// readings): an A4 PDF (595 × 842 pt), and the HTML it printed, the CSV and the JSON beside it.
     /// </summary>

@@ -54,7 +54,9 @@ public static class AlertApi
 
         var scope = SiteScope.Of(request.HttpContext.User);
         var alerts = store.List(query with { Sites = scope.IsAll ? null : scope.Sites });
-        return Results.Json(alerts.Where(a => access.CanSee(request.HttpContext, a.Series.Site)).Select(a => AlertJson.From(a, store)), Json);
+        // The console shows each alert's actions in its history (issue 15), so the list carries them as GET /{id} does.
+        var commands = request.HttpContext.RequestServices.GetService<Commands.CommandStore>();
+        return Results.Json(alerts.Where(a => access.CanSee(request.HttpContext, a.Series.Site)).Select(a => AlertJson.From(a, store) with { Actions = commands?.ForAlert(a.Id) }), Json);
     }
 
     private static IResult Get(string id, HttpContext context, [FromServices] AlertStore store, [FromServices] ISiteAccess access)

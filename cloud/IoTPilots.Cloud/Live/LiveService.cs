@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IoTPilots.Cloud.Alerts;
+using IoTPilots.Cloud.Commands;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Contract;
@@ -16,6 +17,7 @@ namespace IoTPilots.Cloud.Live;
 /// (<see cref="LiveHub"/>), so a device that sends ten messages a second costs four updates; while anyone watches,
 /// the open alerts are read from the alert store every <see cref="AlertInterval"/> (SQLite, local) and the delivery
 /// figures from InfluxDB every <see cref="DeliveryInterval"/>, once for all viewers. InfluxDB is never read per second.
+/// With commands on, the newest automatic action per device and its answer come from the commands record with the alerts.
 /// </summary>
 public sealed class LiveService(
     IngestionOptions ingestion,
@@ -26,7 +28,8 @@ public sealed class LiveService(
     AlertStore alerts,
     ITelemetryQuery influx,
     TimeProvider time,
-    ILogger<LiveService> logger) : BackgroundService
+    ILogger<LiveService> logger,
+    CommandStore? commands = null) : BackgroundService
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
     public static readonly TimeSpan AlertInterval = TimeSpan.FromSeconds(2);
@@ -118,8 +121,18 @@ public sealed class LiveService(
         Subscribed = () => logger.LogInformation("Live view subscribed to {Telemetry} and {Status}", Topics.AllTelemetry, GatewayStatus.AllTopics),
     });
 
-    /// <summary>Reads the open alerts now (also when a viewer connects, so its snapshot has them).</summary>
-    public void RefreshAlerts() => state.SetAlerts(alerts.Unresolved());
+    /// <summary>How many of the newest commands are read for the tiles' last automatic actions: far more than a fleet's rules take in an alert interval.</summary>
+    public const int ActionWindow = 500;
+
+    /// <summary>Reads the open alerts and the actions now (also when a viewer connects, so its snapshot has them).</summary>
+    public void RefreshAlerts()
+    {
+        state.SetAlerts(alerts.Unresolved());
+        if (commands is not null)
+        {
+            state.SetActions(commands.List(ActionWindow, null));
+        }
+    }
 
     /// <summary>Sends the tiles and gateways that changed to every viewer that may see them.</summary>
     public void Flush()

@@ -1,3 +1,4 @@
+using IoTPilots.Cloud.Commands;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Contract;
 using IoTPilots.Rules;
@@ -11,9 +12,19 @@ public sealed record FieldView(string Field, double? Value, string Unit, string 
 /// <summary>An open alert on a tile, from the alert store.</summary>
 public sealed record AlertView(long Id, string Rule, string Severity, string Field, string State, LocalizedText Message, long RaisedAt);
 
+/// <summary>
+/// The last automatic action on a device (issue 15): what a rule, or the gateway itself, set, when (ms), and where it
+/// stands (<see cref="CommandStates"/>, or the gateway's done/refused/failed with its reason and read-back).
+/// </summary>
+public sealed record ActionView(string Id, string Point, double Value, string IssuedBy, string State, string? Reason, double? ReadBack, long At, long? AnsweredAt, long ExpiresAt);
+
 /// <summary>A device's tile: its colour is the worst of its signals' zones and its open alerts.</summary>
 /// <param name="At">The newest sampling time of any of its readings (ms), for "read ... ago".</param>
-public sealed record DeviceView(string Key, string Pilot, string Site, string Gateway, string Device, Level Level, long At, IReadOnlyList<FieldView> Fields, IReadOnlyList<AlertView> Alerts);
+public sealed record DeviceView(string Key, string Pilot, string Site, string Gateway, string Device, Level Level, long At, IReadOnlyList<FieldView> Fields, IReadOnlyList<AlertView> Alerts)
+{
+    /// <summary>The newest automatic action on the device, when there is one.</summary>
+    public ActionView? LastAction { get; init; }
+}
 
 /// <summary>
 /// A gateway (<see cref="Key"/> is its id): its retained status (online/offline, queue depth, oldest unsent reading) and the delivery accounting's
@@ -176,6 +187,32 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
         }
     }
 
+    /// <summary>
+    /// Takes the commands record's newest commands (newest first): each device's tile shows its newest automatic one
+    /// (issued by a rule, <c>rule:ID</c>, or by the gateway itself, <c>gateway:...</c>), and is marked when it or its answer changed.
+    /// </summary>
+    public void SetActions(IEnumerable<CommandRecord> newestFirst)
+    {
+        var latest = new Dictionary<string, ActionView>(StringComparer.Ordinal);
+        foreach (var c in newestFirst.Where(c => AutomaticActions.IsAutomatic(c.IssuedBy)))
+        {
+            latest.TryAdd(KeyOf(c.Site, c.Gateway, c.Device), new ActionView(
+                c.Id, c.Point, c.Value, c.IssuedBy, c.State, c.Reason, c.ReadBack, c.IssuedAt.ToUnixTimeMilliseconds(), c.AnsweredAt?.ToUnixTimeMilliseconds(), c.ExpiresAt.ToUnixTimeMilliseconds()));
+        }
+
+        lock (_gate)
+        {
+            foreach (var (key, action) in latest)
+            {
+                if (_devices.TryGetValue(key, out var device) && device.LastAction != action)
+                {
+                    device.LastAction = action;
+                    _changedDevices.Add(key);
+                }
+            }
+        }
+    }
+
     /// <summary>Takes the delivery accounting's latest figures per gateway (the <c>delivery</c> measurement).</summary>
     public void SetDelivery(IEnumerable<GatewayDelivery> figures)
     {
@@ -259,6 +296,8 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
 
         public List<AlertView> Alerts { get; set; } = [];
 
+        public ActionView? LastAction { get; set; }
+
         /// <summary>A signal is at least the colour of its open alerts; the tile is the worst of all (grey when nothing is judged).</summary>
         public DeviceView View()
         {
@@ -268,7 +307,7 @@ public sealed class PlantState(Zones zones, DeviceRegistry registry)
                 .ToList();
             var level = fields.Aggregate(Level.Unknown, (l, f) => Zones.Max(l, f.Level));
             level = Alerts.Aggregate(level, (l, a) => Zones.Max(l, LevelOf(a.Severity)));
-            return new DeviceView(Key, Series.Pilot, Series.Site, Series.Gateway, Series.Device, level, Fields.Count == 0 ? 0 : Fields.Values.Max(f => f.At), fields, [.. Alerts]);
+            return new DeviceView(Key, Series.Pilot, Series.Site, Series.Gateway, Series.Device, level, Fields.Count == 0 ? 0 : Fields.Values.Max(f => f.At), fields, [.. Alerts]) { LastAction = LastAction };
         }
     }
 

@@ -19,6 +19,10 @@ const TEXT = {
     hist: "Lịch sử", r1h: "1 giờ", r24h: "24 giờ", r7d: "7 ngày",
     source: (s, n) => `Nguồn: ${s} · ${n} điểm`, loadingHistory: "Đang tải…", noData: "Không có số liệu trong khoảng này.",
     historyFailed: e => `Không tải được lịch sử: ${e}`,
+    on: "BẬT", off: "TẮT", at: "lúc", auto: "tự động", gatewayItself: "gateway tự thực hiện", readBack: v => `đọc lại ${v}`,
+    expired: "hết hạn, gateway không trả lời",
+    command: { sent: "đang chờ gateway", undelivered: "gateway không nhận lệnh", "not-sent": "không gửi được",
+               done: "đã thực hiện", refused: "bị từ chối", failed: "thất bại" },
   },
   en: {
     title: "Live plant", alerts: "Alerts", langName: "English", other: "vi", close: "Close",
@@ -36,9 +40,17 @@ const TEXT = {
     hist: "History", r1h: "1 h", r24h: "24 h", r7d: "7 d",
     source: (s, n) => `Source: ${s} · ${n} points`, loadingHistory: "Loading…", noData: "No data in this range.",
     historyFailed: e => `History not loaded: ${e}`,
+    on: "ON", off: "OFF", at: "at", auto: "automatic", gatewayItself: "by the gateway itself", readBack: v => `read back ${v}`,
+    expired: "expired, the gateway did not answer",
+    command: { sent: "waiting for the gateway", undelivered: "the gateway takes no commands", "not-sent": "not sent",
+               done: "done", refused: "refused", failed: "failed" },
   },
 };
 const LOCALE = { vi: "vi-VN", en: "en-GB" };
+// The points a rule may set (device profiles' writable points), as people call them; others show their id.
+const POINTS = {
+  backup_aerator_on: { vi: "Máy sục dự phòng", en: "Backup aerator" },
+};
 const PILOTS = ["aquaculture", "factory", "port"];
 const RANGES = ["1h", "24h", "7d"];
 const TREND_MS = 30 * 60 * 1000;      // sparklines: the last 30 minutes
@@ -205,7 +217,23 @@ function tileElement(d) {
     zone ? h("span", { class: `badge iso iso-${zone}`, "data-testid": "iso-zone", title: "ISO 10816-3" }, `ISO ${zone}`) : null,
     h("span", { class: "age", "data-testid": "age", "data-at": String(d.at || 0) }, ago(d.at)),
     h("span", { class: "t-site" }, `${d.site} · ${d.gateway}`)),
-  alerts, main.map(f => signalRow(d, f, true)), details);
+  alerts, d.lastAction ? actionElement(d.lastAction) : null, main.map(f => signalRow(d, f, true)), details);
+}
+
+/** The last automatic action on the device: "Máy sục dự phòng: BẬT lúc 02:07 (tự động) · đã thực hiện, đọc lại 1". */
+function actionElement(a) {
+  const name = (POINTS[a.point] && POINTS[a.point][lang]) || a.point;
+  // Switches (points named *_on) read as on/off; other points show their value.
+  const value = /_on$/.test(a.point) ? (a.value ? t().on : t().off) : number(a.value);
+  const at = new Date(a.at).toLocaleTimeString(LOCALE[lang], { hour: "2-digit", minute: "2-digit", hour12: false });
+  const who = a.issuedBy.startsWith("gateway:") ? t().gatewayItself : t().auto;
+  // Unanswered past its expiry, a command never runs: the gateway refuses it when it sees it.
+  const state = a.state === "sent" && !a.answeredAt && a.expiresAt < now() ? "expired" : a.state;
+  let outcome = state === "expired" ? t().expired : (t().command[state] || state);
+  if (a.reason && state !== "done") outcome += `: ${a.reason}`;
+  if (a.readBack !== null && a.readBack !== undefined) outcome += `, ${t().readBack(number(a.readBack))}`;
+  return h("p", { class: `t-action st-${state}`, "data-testid": "tile-action", "data-state": state, "data-point": a.point, lang, title: a.issuedBy },
+    `${name}: ${value} ${t().at} ${at} (${who}) · ${outcome}`);
 }
 
 function gatewayElement(g) {

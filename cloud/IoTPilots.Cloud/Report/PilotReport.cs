@@ -45,6 +45,9 @@ public sealed record PilotReport(
     /// <summary>Where each forecast alert on the key signal predicted its limit would be crossed (drawn on the signal's chart).</summary>
     public IReadOnlyList<ForecastProjection> Projections { get; init; } = [];
 
+    /// <summary>The automatic actions of the period (rules' and gateways' own commands to the sites), oldest first (<see cref="ReportActions"/>).</summary>
+    public IReadOnlyList<Commands.CommandRecord> Actions { get; init; } = [];
+
     /// <summary>The money estimates: what each [U] value turns the period's events into.</summary>
     public IReadOnlyList<MoneyEstimate> Money { get; init; } = [];
 

@@ -156,6 +156,8 @@ public static class ReportCommand
             }
 
             var report = await PilotEvaluation.BuildAsync(influx, store, rules, definition, from.Value, to.Value, CancellationToken.None).ConfigureAwait(false);
+            var commands = ReportActions.PathOf(environment, alertDb);
+            report = report with { Actions = ReportActions.Load(commands, report) };
             if (report.Devices.Count == 0 && report.AlertList.Count == 0)
             {
                 await error.WriteLineAsync($"report: no data for pilot '{pilot}' from {from:O} to {to:O} (no reading and no alert); nothing written").ConfigureAwait(false);
@@ -165,6 +167,7 @@ public static class ReportCommand
             var baseline = baselineFrom is { } bf2 && baselineTo is { } bt2
                 ? await PilotEvaluation.BuildAsync(influx, store, rules, definition, bf2, bt2, CancellationToken.None).ConfigureAwait(false)
                 : null;
+            baseline = baseline is null ? null : baseline with { Actions = ReportActions.Load(commands, baseline) };
             return await WriteAsync(report, baseline, new ReportText(lang), format, outFile, chromium, output, error, time.GetUtcNow()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is FormatException or HttpRequestException or InfluxUnavailableException or InfluxRejectedException
@@ -301,6 +304,8 @@ public static class ReportCommand
         md.AppendLine(inv, $"- Alerts: {a.Raised} raised ({a.BySeverity[Severity.Critical]} critical, {a.BySeverity[Severity.Warning]} warning, {a.BySeverity[Severity.Info]} info); {a.Acknowledged} acknowledged, median {PilotReport.Hours(a.MedianToAcknowledge)} to acknowledge; {a.StillOpen} still open at the end.");
         var predicted = r.Predictions.Count(p => p.FailedAt is not null);
         md.AppendLine(inv, $"- Failures predicted before they happened: {predicted} of {predicted + r.UnpredictedFailures} on watched signals{(predicted > 0 ? $", median lead time {PilotReport.Hours(r.MedianLeadTime)}" : "")}.");
+        var english = new ReportText("en");
+        md.AppendLine(inv, $"- Automatic actions: {(r.Actions.Count == 0 ? "none" : string.Join("; ", r.Actions.Select(c => $"{c.IssuedAt:HH:mm} {c.Device} {ReportActions.What(c, english)} ({ReportActions.Who(c, english)}): {ReportActions.OutcomeText(c, r.To, english)}")))}.");
         md.AppendLine();
 
         md.AppendLine("## Data availability");
@@ -337,6 +342,22 @@ public static class ReportCommand
 
         md.AppendLine();
         md.AppendLine(inv, $"Critical limit crossings on forecast-watched signals with no forecast before them: {r.UnpredictedFailures}.");
+        md.AppendLine();
+        md.AppendLine("## Automatic actions");
+        md.AppendLine();
+        if (r.Actions.Count == 0)
+        {
+            md.AppendLine("No automatic action in the period.");
+        }
+        else
+        {
+            Table(md, ["at", "device", "action", "issued by", "alert", "outcome", "read back"], r.Actions.Select(c => new[]
+            {
+                c.IssuedAt.ToString("yyyy-MM-dd HH:mm:ss", inv), c.Device, ReportActions.What(c, english), ReportActions.Who(c, english),
+                c.AlertId is { } id ? $"#{id}" : "–", ReportActions.OutcomeText(c, r.To, english), c.ReadBack?.ToString("0.###", inv) ?? "–",
+            }), textColumns: 6);
+        }
+
         md.AppendLine();
         md.AppendLine("## Output");
         md.AppendLine();

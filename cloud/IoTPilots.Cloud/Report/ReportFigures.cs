@@ -50,6 +50,12 @@ public static class ReportFigures
         }
 
         rows.AddRange(r.Predictions.Select(p => new Figure("prediction", p.Rule, p.Device, p.LeadTime?.TotalHours, "h lead time")));
+        rows.Add(new("actions", "automatic", "", r.Actions.Count, "count"));
+        rows.Add(new("actions", "done", "", r.Actions.Count(c => ReportActions.Outcome(c, r.To) == "done"), "count"));
+        // One row per action: the point and when, the value set, who issued it (target) and how it ended (verdict, with a refusal's reason).
+        rows.AddRange(r.Actions.Select(c => new Figure(
+            "action", $"{c.Point}@{c.IssuedAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}", c.Device, c.Value, "value set", c.IssuedBy,
+            ReportActions.Outcome(c, r.To) is var o && o is "refused" or "failed" && c.Reason is { Length: > 0 } reason ? $"{o}: {reason}" : o)));
         return rows;
     }
 

@@ -101,6 +101,7 @@ public static class ReportHtml
 
         SitesTable(h, r, t);
         Charts(h, r, t);
+        Actions(h, r, t);
         Details(h, r, t);
         Appendix(h, r, t);
         h.Append("</body></html>\n");
@@ -193,7 +194,8 @@ public static class ReportHtml
         {
             var alerts = r.AlertList.Where(a => a.Series.Device == device && a.Field == s.Field).ToList();
             var projections = r.Projections.Where(p => p.Device == device).ToList();
-            h.Append(CultureInfo.InvariantCulture, $"<figure data-device=\"{E(device)}\">{Svg.Signal(points, r.From, r.To, s, alerts, forecastRules, projections, t)}<figcaption>{E(device)}: {E(t[s.LabelEn, s.LabelVi])}{Legend(s, projections.Count > 0, t)}</figcaption></figure>\n");
+            var actions = r.Actions.Where(c => c.Device == device).ToList();
+            h.Append(CultureInfo.InvariantCulture, $"<figure data-device=\"{E(device)}\">{Svg.Signal(points, r.From, r.To, s, alerts, forecastRules, projections, t, actions)}<figcaption>{E(device)}: {E(t[s.LabelEn, s.LabelVi])}{Legend(s, projections.Count > 0, t)}{(actions.Count > 0 ? E(t["; ▲ automatic action (green done, red not done)", "; ▲ hành động tự động (xanh: đã thực hiện, đỏ: không thực hiện được)"]) : "")}</figcaption></figure>\n");
         }
 
         h.Append("</div>\n");
@@ -219,6 +221,29 @@ public static class ReportHtml
         + (projections
             ? "<span class=\"legend-forecast\">" + E(t["; purple dashes: the forecast's projection to the limit, ○ where it predicted the crossing (→ after the period)", "; nét đứt tím: đường dự báo tới giới hạn, ○ thời điểm dự báo vượt ngưỡng (→ sau kỳ đánh giá)"]) + "</span>"
             : "");
+
+    /// <summary>Issue 15: every automatic action of the period, what it set, who issued it, for which alert and how it ended.</summary>
+    private static void Actions(StringBuilder h, PilotReport r, ReportText t)
+    {
+        h.Append(CultureInfo.InvariantCulture, $"<h2 id=\"actions-title\">{E(t["Automatic actions", "Hành động tự động"])}</h2>\n");
+        if (r.Actions.Count == 0)
+        {
+            h.Append(CultureInfo.InvariantCulture, $"<p id=\"actions-none\">{E(t["No automatic action in the period.", "Không có hành động tự động nào trong kỳ."])}</p>\n");
+            return;
+        }
+
+        var done = r.Actions.Count(c => ReportActions.Outcome(c, r.To) == "done");
+        h.Append(CultureInfo.InvariantCulture, $"<p id=\"actions-summary\">{E(t[$"{r.Actions.Count} automatic actions, {done} done; the others are listed with why.", $"{r.Actions.Count} hành động tự động, {done} đã thực hiện; các hành động khác được liệt kê kèm lý do."])}</p>\n");
+        h.Append(CultureInfo.InvariantCulture, $"<table id=\"actions\"{Long(r.Actions.Count)}><thead><tr><th>{E(t["at", "lúc"])}</th><th>{E(t["device", "thiết bị"])}</th><th>{E(t["action", "hành động"])}</th><th>{E(t["issued by", "thực hiện bởi"])}</th><th>{E(t["alert", "cảnh báo"])}</th><th>{E(t["outcome", "kết quả"])}</th><th class=\"n\">{E(t["read back", "đọc lại"])}</th></tr></thead><tbody>\n");
+        foreach (var c in r.Actions)
+        {
+            var alert = c.AlertId is { } id ? r.AlertList.FirstOrDefault(a => a.Id == id) : null;
+            var outcome = ReportActions.Outcome(c, r.To);
+            h.Append(CultureInfo.InvariantCulture, $"<tr data-outcome=\"{E(outcome)}\"><td>{t.Date(c.IssuedAt)}</td><td>{E(c.Device)}</td><td>{E(ReportActions.What(c, t))}</td><td>{E(ReportActions.Who(c, t))}</td><td>{(alert is null ? (c.AlertId is { } n ? "#" + n : "–") : E($"#{alert.Id} {alert.RuleId}"))}</td><td class=\"{(outcome == "done" ? "met" : "missed")}\">{E(ReportActions.OutcomeText(c, r.To, t))}</td><td class=\"n\">{t.Number(c.ReadBack, 3)}</td></tr>\n");
+        }
+
+        h.Append("</tbody></table>\n");
+    }
 
     private static void Details(StringBuilder h, PilotReport r, ReportText t)
     {

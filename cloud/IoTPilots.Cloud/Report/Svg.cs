@@ -84,11 +84,12 @@ internal static class Svg
     /// <summary>
     /// The key signal of one device over [from, to): its line, its limits (zones, band, lines), where alerts fired (▼,
     /// ◆ for a forecast) and each forecast's projection: dashed to its limit, ○ at the predicted crossing, or → at the
-    /// chart's edge when the crossing was predicted for after the period.
+    /// chart's edge when the crossing was predicted for after the period; and each automatic action on the device (▲ in
+    /// green at the foot, with a dotted line, red when it was not done).
     /// </summary>
     public static string Signal(
         IReadOnlyList<(DateTimeOffset At, double Value, double? Setpoint)> points, DateTimeOffset from, DateTimeOffset to, SignalDefinition s, IReadOnlyList<Alert> alerts,
-        IReadOnlySet<string> forecastRules, IReadOnlyList<ForecastProjection> projections, ReportText t)
+        IReadOnlySet<string> forecastRules, IReadOnlyList<ForecastProjection> projections, ReportText t, IReadOnlyList<Cloud.Commands.CommandRecord>? actions = null)
     {
         const int width = 340, height = 150, left = 30, bottom = 16, top = 6, right = 6;
         var values = points.Select(p => p.Value).ToList();
@@ -157,6 +158,14 @@ internal static class Svg
             svg.Append(CultureInfo.InvariantCulture, $"<line class=\"alert-mark\" x1=\"{F(x)}\" y1=\"{top}\" x2=\"{F(x)}\" y2=\"{height - bottom}\" stroke=\"{colour}\" stroke-width=\"0.8\"/>");
             var marker = forecast ? $"M{F(x)},{top} l4,5 l-4,5 l-4,-5 z" : $"M{F(x - 4)},{top} l8,0 l-4,7 z";
             svg.Append(CultureInfo.InvariantCulture, $"<path d=\"{marker}\" fill=\"{colour}\"><title>{E(a.RuleId)} {E(t.Date(a.RaisedAt))}</title></path>");
+        }
+
+        foreach (var c in actions ?? [])
+        {
+            var x = X(c.IssuedAt);
+            var colour = ReportActions.Outcome(c, to) == "done" ? "#116b2b" : "#b3261e";
+            svg.Append(CultureInfo.InvariantCulture, $"<line class=\"action-mark\" x1=\"{F(x)}\" y1=\"{top}\" x2=\"{F(x)}\" y2=\"{height - bottom}\" stroke=\"{colour}\" stroke-width=\"0.8\" stroke-dasharray=\"1 2\"/>");
+            svg.Append(CultureInfo.InvariantCulture, $"<path class=\"action-marker\" d=\"M{F(x)},{height - bottom - 8} l4,7 l-8,0 z\" fill=\"{colour}\"><title>{E(t.Date(c.IssuedAt))} {E(ReportActions.What(c, t))} ({E(ReportActions.Who(c, t))}): {E(ReportActions.OutcomeText(c, to, t))}</title></path>");
         }
 
         return svg.Append("</svg>").ToString();

@@ -42,7 +42,8 @@ public sealed class AlertHost : IAsyncDisposable
 
     /// <param name="notifications">Also the notifier (planner, outbox, signed links) over <paramref name="notifications"/>'s contacts and routes, as the rules worker has it.</param>
     /// <param name="access">Changes to the access settings (session lifetime, login limits); the users file is in the host's folder.</param>
-    public static async Task<AlertHost> StartAsync(TimeProvider time, ErrorLog log, IoTPilots.Cloud.Notifications.NotificationConfig? notifications = null, Func<AccessOptions, AccessOptions>? access = null)
+    /// <param name="services">More services (e.g. a commands record, whose actions the alerts then show).</param>
+    public static async Task<AlertHost> StartAsync(TimeProvider time, ErrorLog log, IoTPilots.Cloud.Notifications.NotificationConfig? notifications = null, Func<AccessOptions, AccessOptions>? access = null, Action<IServiceCollection>? services = null)
     {
         var dir = Directory.CreateTempSubdirectory("pilots-alerts-").FullName;
         var builder = WebApplication.CreateBuilder();
@@ -60,6 +61,7 @@ public sealed class AlertHost : IAsyncDisposable
             builder.Services.AddSingleton(new IoTPilots.Cloud.Notifications.NotificationLinks(new Uri("http://127.0.0.1/"), "link-secret-for-tests"u8.ToArray(), TimeSpan.FromHours(24), time));
         }
 
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseAccess();
         app.MapAccess();

@@ -1,5 +1,6 @@
 using IoTPilots.Cloud.Access;
 using IoTPilots.Cloud.Alerts;
+using IoTPilots.Cloud.Commands;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Cloud.Live;
@@ -45,6 +46,9 @@ public sealed class LivePlant : IAsyncDisposable
 
     public IServiceProvider Services => _cloud.Services;
 
+    /// <summary>The cloud's commands record: what a test writes here, the console and the live view show as actions.</summary>
+    public CommandStore Commands => _cloud.Services.GetRequiredService<CommandStore>();
+
     /// <summary>Makes a user in the cloud's users file; returns their name and password, for <see cref="BrowserLogin.LogInAsync"/>.</summary>
     public (string Name, string Password) CreateUser(Role role, string sites = "*")
     {
@@ -82,6 +86,7 @@ public sealed class LivePlant : IAsyncDisposable
         builder.Services.AddAlerts(rules);
         builder.Services.AddAccess(new AccessOptions(Path.Combine(_dir, "users.db"), AccessOptions.DefaultSessionLifetime));
         builder.Services.AddLiveView(rules);
+        builder.Services.AddSingleton(_ => CommandStore.Open(Path.Combine(_dir, "commands.db")));
         _cloud = builder.Build();
         // Behind the cloud's logins, as in Program.cs: the live view is protected by the fallback policy.
         _cloud.UseAccess();

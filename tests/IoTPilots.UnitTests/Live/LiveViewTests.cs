@@ -99,6 +99,29 @@ public sealed class LiveViewTests
         Assert.Equal(Level.Ok, state.Find("site-1", "gw-1", "tank-03")!.Level);
     }
 
+    [Fact]
+    public void A_tile_shows_its_newest_automatic_action_and_is_marked_again_when_the_gateway_answers()
+    {
+        var state = new PlantState(ShippedZones, DeviceRegistry.Open);
+        state.Observe(Message("aquaculture", "tank-03", T0, ("do_mg_l", 4.5)));
+        state.TakeChanged();
+        IoTPilots.Cloud.Commands.CommandRecord Command(string id, string by, int seconds, string state, double? readBack = null) =>
+            new(id, "site-1", "gw-1", "tank-03", "backup_aerator_on", by.StartsWith("rule:", StringComparison.Ordinal) ? 1 : 0, by, T0.AddSeconds(seconds), T0.AddMinutes(2), state, null, null, readBack, readBack is null ? null : T0.AddSeconds(seconds + 2), 1);
+
+        // Newest first, as the commands record lists them: a person's stop after the rule's start is not an automatic action.
+        state.SetActions([Command("c-2", "nguyen.van.a", 20, "sent"), Command("c-1", "rule:aerator-failure", 10, "sent")]);
+
+        var tile = Assert.Single(state.TakeChanged().Devices);
+        Assert.Equal(("c-1", "sent", T0.AddSeconds(10).ToUnixTimeMilliseconds()), (tile.LastAction!.Id, tile.LastAction.State, tile.LastAction.At));
+        Assert.Contains("\"lastAction\":{\"id\":\"c-1\",\"point\":\"backup_aerator_on\",\"value\":1,\"issuedBy\":\"rule:aerator-failure\",\"state\":\"sent\"", JsonSerializer.Serialize(tile, LiveService.Json), StringComparison.Ordinal);
+
+        // Read again unchanged: nothing to push. The gateway's answer: pushed.
+        state.SetActions([Command("c-1", "rule:aerator-failure", 10, "sent")]);
+        Assert.Empty(state.TakeChanged().Devices);
+        state.SetActions([Command("c-1", "rule:aerator-failure", 10, "done", readBack: 1)]);
+        Assert.Equal(("done", 1.0), (Assert.Single(state.TakeChanged().Devices).LastAction!.State, state.Find("site-1", "gw-1", "tank-03")!.LastAction!.ReadBack));
+    }
+
     private static Alert Alert(long id, string rule, Severity severity, string field) =>
         new(id, rule, severity, new SeriesKey("aquaculture", "site-1", "gw-1", "tank-03"), field, T0, T0, 1, 1, 1, T0, null, null, null, null, new LocalizedText("en", "vi"));
 
