@@ -32,10 +32,12 @@ public sealed class AeratorFailureLoopTests(Servers servers, ITestOutputHelper o
     private ChildProcess _sim = null!;
     private ChildProcess _edge = null!;
     private ChildProcess _cloud = null!;
+    private HttpReceiver _hook = null!;
 
     public async Task InitializeAsync()
     {
         _influx = await servers.NewDatabaseAsync("loop");
+        _hook = await HttpReceiver.StartAsync();
         var inventories = Path.Combine(_dir, "inventories");
         _sim = Track(new ChildProcess(
             "firmware-sim/IoTPilots.FirmwareSim",
@@ -59,6 +61,7 @@ public sealed class AeratorFailureLoopTests(Servers servers, ITestOutputHelper o
         {
             ["PILOTS_COMMAND_KEYS"] = keys,
             ["PILOTS_DEVICE_REGISTRY"] = inventory,
+            ["PILOTS_WEBHOOK_URL"] = new Uri(_hook.Address, "hook").ToString(),
         }));
         _cloud.Start();
         await Listening.AliveAsync(_cloud, address);
@@ -83,7 +86,7 @@ public sealed class AeratorFailureLoopTests(Servers servers, ITestOutputHelper o
         return p;
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _api?.Dispose();
         foreach (var p in Enumerable.Reverse(_processes))
@@ -94,7 +97,7 @@ public sealed class AeratorFailureLoopTests(Servers servers, ITestOutputHelper o
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
+        await _hook.DisposeAsync();
     }
 
     private string Logs => $"cloud:\n{Tail(_cloud)}\nedge:\n{Tail(_edge)}\nsim:\n{Tail(_sim)}";
@@ -153,5 +156,17 @@ public sealed class AeratorFailureLoopTests(Servers servers, ITestOutputHelper o
         await Eventually.TrueAsync(() => Alert(a => a.GetProperty("state").GetString() == "resolved"), Loop, $"the aerator-failure alert resolved\n{Logs}");
         output.WriteLine($"resolved: {alert}");
         Assert.Equal(1, alert.GetProperty("actions").EnumerateArray().Count(c => c.GetProperty("issuedBy").GetString() == "rule:aerator-failure"));
+
+        // Act, then notify: those told of the alert (here the integrator's webhook) heard that the backup started.
+        var id = alert.GetProperty("id").GetInt64();
+        bool ActedNotice(ReceivedRequest r)
+        {
+            using var body = JsonDocument.Parse(r.Body);
+            return body.RootElement.GetProperty("alert_id").GetInt64() == id && body.RootElement.GetProperty("state").GetString() == "action-done";
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(_hook.Requests.Any(ActedNotice)), TimeSpan.FromSeconds(60), () => $"the action-done notification of alert {id}\n{Logs}");
+        using var notice = JsonDocument.Parse(_hook.Requests.First(ActedNotice).Body);
+        Assert.Contains("Bật máy sục khí dự phòng (tank-03): hệ thống đã tự thực hiện, thiết bị xác nhận 1", notice.RootElement.GetProperty("text_vi").GetString(), StringComparison.Ordinal);
     }
 }

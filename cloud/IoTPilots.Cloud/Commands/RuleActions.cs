@@ -123,6 +123,11 @@ public sealed class RuleActions(IServiceProvider services, ActionPacer pacer, IL
 
         var state = await services.GetRequiredService<CommandService>().IssueAsync(command, cancellationToken, alertId).ConfigureAwait(false);
         logger.LogWarning("Alert {Alert}: rule {Rule} set {Gateway}/{Device}.{Point} = {Value} by itself (command {Id}: {State})", alertId, rule.Id, command.Gateway, device, action.Point, action.Value, command.Id, state);
+
+        // Act, then notify (issue 15): those told of the alert hear whether the action worked, once the gateway has
+        // answered or the command has expired unanswered. A command the broker did not take is a failure too.
+        var answer = await AnswerAsync(command.Id, Lifetime + AnswerPoll, cancellationToken).ConfigureAwait(false);
+        services.GetService<Notifications.AlertNotifier>()?.ActionAnswered(alertId, command.Id, answer is { State: "done" }, answer?.ReadBack);
     }
 
     /// <summary>

@@ -28,6 +28,18 @@ public sealed class AlertNotifier(AlertStore store, NotificationPlanner planner,
         return alert;
     }
 
+    /// <summary>Tells those who heard of alert <paramref name="alertId"/> how its automatic action went (<see cref="NotificationPlanner.OnActionAnswered"/>).</summary>
+    public void ActionAnswered(long alertId, string commandId, bool done, double? readBack)
+    {
+        if (store.Get(alertId) is not { } alert)
+        {
+            return;
+        }
+
+        store.Enqueue(planner.OnActionAnswered(alert, commandId, done, readBack));
+        signal.Wake();
+    }
+
     public Alert Shelve(long id, string by, string reason, DateTimeOffset until)
     {
         var alert = store.Shelve(id, by, reason, until, a => planner.OnShelved(a, until));

@@ -25,6 +25,10 @@ public sealed class ConfirmOffers(NotificationLinks links, Func<string, RuleActi
     /// <summary>The action of a rule in force; null when the rule has none or this process does not run the rules.</summary>
     public RuleAction? ActionOf(string ruleId) => actionOf(ruleId);
 
+    /// <summary>What a rule's action for <paramref name="alert"/> does, in both languages ("Bật máy sục khí dự phòng (tank-03)"); null without one.</summary>
+    public LocalizedText? ActionLabel(Alert alert) =>
+        actionOf(alert.RuleId) is { } action ? RuleActionText.Label(action, action.Device ?? alert.Series.Device) : null;
+
     public ConfirmOffer? For(Alert alert, OutboxItem item)
     {
         if (!links.Enabled

@@ -12,6 +12,12 @@ public static class NoticeStates
     public const string Shelved = "shelved";
     public const string Resolved = "resolved";
     public const string Flapping = "flapping";
+
+    /// <summary>A rule's automatic action was done and read back (rules README, "Actions": act, then notify).</summary>
+    public const string ActionDone = "action-done";
+
+    /// <summary>A rule's automatic action was refused, failed or went unanswered: people must act.</summary>
+    public const string ActionFailed = "action-failed";
 }
 
 /// <summary>
@@ -109,6 +115,26 @@ public sealed class NotificationPlanner(NotificationConfig config, TimeProvider 
                     }
 
                     break;
+            }
+        }
+
+        return notices;
+    }
+
+    /// <summary>
+    /// The gateway answered a rule's automatic action for an open alert (or did not in time): those who were told of
+    /// the alert hear how it went, once per command, so a farmer woken by the alarm learns the backup is running, or
+    /// that it is not and they must go. Nothing for an alert already resolved, flapping or shelved.
+    /// </summary>
+    public IReadOnlyList<Notice> OnActionAnswered(Alert alert, string commandId, bool done, double? readBack)
+    {
+        var notices = new List<Notice>();
+        lock (_gate)
+        {
+            if (_tracks.TryGetValue(alert.Id, out var track) && !track.Flapping && !IsShelved(SeriesOf(alert), time.GetUtcNow()))
+            {
+                var state = done ? NoticeStates.ActionDone : NoticeStates.ActionFailed;
+                TellTold(track, state, $"{state}-{commandId}", readBack, time.GetUtcNow(), notices);
             }
         }
 

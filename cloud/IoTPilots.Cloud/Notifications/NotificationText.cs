@@ -28,15 +28,24 @@ public static class NotificationText
     }
 
     /// <summary>The whole message: headline, the alert's text, value and time, what to do, the one-tap action when the rule offers one, and how to acknowledge.</summary>
-    public static string Full(Alert alert, OutboxItem item, LocalizedText action, TimeSpan zone, Uri? ackLink, ConfirmOffer? confirm = null)
+    /// <param name="acted">What the rule's automatic action does, for the messages that say how it went.</param>
+    public static string Full(Alert alert, OutboxItem item, LocalizedText action, TimeSpan zone, Uri? ackLink, ConfirmOffer? confirm = null, LocalizedText? acted = null)
     {
         var vi = IsVietnamese(item.Language);
         var local = item.At.ToOffset(zone);
         var text = new StringBuilder()
             .AppendLine(Headline(alert, item.State, item.Language))
-            .AppendLine(alert.Message.In(item.Language))
-            .Append(vi ? "Giá trị: " : "Value: ").Append(MessageTemplate.Number(item.Value, vi))
-            .Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
+            .AppendLine(alert.Message.In(item.Language));
+        if (Outcome(item, acted) is { } outcome)
+        {
+            text.Append(outcome).Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            text.Append(vi ? "Giá trị: " : "Value: ").Append(MessageTemplate.Number(item.Value, vi))
+                .Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
+        }
+
         if (item.State == NoticeStates.Acknowledged && alert.AcknowledgedBy is { } by)
         {
             text.Append(vi ? "Người nhận: " : "Taken by: ").AppendLine(by);
@@ -65,7 +74,7 @@ public static class NotificationText
     /// action takes the action's place (its label says what to do), and the acknowledgement link stays only if both
     /// links fit: the action is what the night needs.
     /// </summary>
-    public static string Sms(Alert alert, OutboxItem item, LocalizedText action, Uri? ackLink, ConfirmOffer? confirm = null)
+    public static string Sms(Alert alert, OutboxItem item, LocalizedText action, Uri? ackLink, ConfirmOffer? confirm = null, LocalizedText? acted = null)
     {
         var vi = IsVietnamese(item.Language);
         var severity = alert.Severity switch
@@ -75,7 +84,8 @@ public static class NotificationText
             _ => "INFO",
         };
         var what = StateWord(item.State, vi);
-        var head = $"{(item.State == NoticeStates.Resolved ? (vi ? "DA BINH THUONG" : "BACK TO NORMAL") : severity)}{(what.Length > 0 && item.State != NoticeStates.Resolved ? " " + what : "")} {alert.Series.Device} {MessageTemplate.Number(item.Value, vi)}";
+        var outcome = Outcome(item, acted);
+        var head = $"{(item.State == NoticeStates.Resolved ? (vi ? "DA BINH THUONG" : "BACK TO NORMAL") : severity)}{(what.Length > 0 && item.State != NoticeStates.Resolved ? " " + what : "")} {alert.Series.Device}{(outcome is null ? " " + MessageTemplate.Number(item.Value, vi) : "")}";
         var ack = ackLink is null ? "" : $". {(vi ? "XN" : "ACK")}: {ackLink}";
         var tail = !NeedsAction(item.State) ? ""
             : confirm is null ? $". {action.In(item.Language)}{ack}"
@@ -88,7 +98,7 @@ public static class NotificationText
         }
 
         var room = SmsLength - head.Length - tail.Length - 2;
-        var message = Gsm7(alert.Message.In(item.Language));
+        var message = Gsm7(outcome ?? alert.Message.In(item.Language));
         var middle = room <= 3 ? "" : ": " + (message.Length <= room ? message : message[..(room - 2)].TrimEnd() + "..");
         var sms = head + middle + tail;
         return sms.Length <= SmsLength ? sms : sms[..SmsLength];
@@ -117,7 +127,24 @@ public static class NotificationText
         ("ùúủũụưừứửữự", 'u'), ("ÙÚỦŨỤƯỪỨỬỮỰ", 'U'), ("ỳýỷỹỵ", 'y'), ("ỲÝỶỸỴ", 'Y'), ("đ", 'd'), ("Đ", 'D'),
     }.SelectMany(g => g.Item1.Select(c => (c, g.Item2))).ToDictionary(p => p.c, p => p.Item2);
 
-    private static bool NeedsAction(string state) => state is NoticeStates.Raised or NoticeStates.Escalated or NoticeStates.Reminder or NoticeStates.Flapping;
+    private static bool NeedsAction(string state) => state is NoticeStates.Raised or NoticeStates.Escalated or NoticeStates.Reminder or NoticeStates.Flapping or NoticeStates.ActionFailed;
+
+    /// <summary>How a rule's automatic action went, for the messages that say so; null for every other message.</summary>
+    private static string? Outcome(OutboxItem item, LocalizedText? acted)
+    {
+        var vi = IsVietnamese(item.Language);
+        var what = acted?.In(item.Language) ?? (vi ? "Hành động tự động" : "The automatic action");
+        return item.State switch
+        {
+            NoticeStates.ActionDone => vi
+                ? $"✅ {what}: hệ thống đã tự thực hiện, thiết bị xác nhận {MessageTemplate.Number(item.Value, vi)}"
+                : $"✅ {what}: done automatically, the device reads back {MessageTemplate.Number(item.Value, vi)}",
+            NoticeStates.ActionFailed => vi
+                ? $"❌ {what}: KHÔNG thực hiện được, cần người xử lý ngay"
+                : $"❌ {what}: NOT done, someone must act now",
+            _ => null,
+        };
+    }
 
     private static bool IsVietnamese(string language) => language.StartsWith("vi", StringComparison.OrdinalIgnoreCase);
 
@@ -129,6 +156,8 @@ public static class NotificationText
         NoticeStates.Shelved => vi ? "TẠM ẨN" : "SHELVED",
         NoticeStates.Resolved => vi ? "ĐÃ BÌNH THƯỜNG" : "BACK TO NORMAL",
         NoticeStates.Flapping => vi ? "BẬT TẮT LIÊN TỤC" : "FLAPPING",
+        NoticeStates.ActionDone => vi ? "ĐÃ TỰ ĐỘNG XỬ LÝ" : "ACTED AUTOMATICALLY",
+        NoticeStates.ActionFailed => vi ? "TỰ ĐỘNG XỬ LÝ THẤT BẠI" : "AUTOMATIC ACTION FAILED",
         _ => "",
     };
 }

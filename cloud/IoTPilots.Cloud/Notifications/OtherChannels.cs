@@ -47,9 +47,9 @@ public sealed class TelegramChannel(HttpClient http, TelegramSettings settings, 
         var message = new JsonObject
         {
             ["chat_id"] = item.Address,
-            ["text"] = NotificationText.Full(alert, item, action, config.TimeZone, null),
+            ["text"] = NotificationText.Full(alert, item, action, config.TimeZone, null, acted: offers?.ActionLabel(alert)),
         };
-        if (item.State is NoticeStates.Raised or NoticeStates.Escalated or NoticeStates.Reminder or NoticeStates.Flapping)
+        if (item.State is NoticeStates.Raised or NoticeStates.Escalated or NoticeStates.Reminder or NoticeStates.Flapping or NoticeStates.ActionFailed)
         {
             message["reply_markup"] = new JsonObject { ["inline_keyboard"] = keyboard };
         }
@@ -72,7 +72,7 @@ public sealed class EmailChannel(EmailSettings settings, Func<string, string?> e
         message.To.Add(new MailboxAddress(item.Contact, item.Address));
         message.Subject = NotificationText.Headline(alert, item.State, item.Language);
         message.Headers.Add("X-Pilots-Idempotency-Key", item.IdempotencyKey);
-        message.Body = new TextPart("plain") { Text = NotificationText.Full(alert, item, action, config.TimeZone, links.For(item), offers?.For(alert, item)) };
+        message.Body = new TextPart("plain") { Text = NotificationText.Full(alert, item, action, config.TimeZone, links.For(item), offers?.For(alert, item), offers?.ActionLabel(alert)) };
         using var smtp = new SmtpClient();
         await smtp.ConnectAsync(settings.Host, settings.Port, settings.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None, cancellationToken).ConfigureAwait(false);
         if (settings.UserVariable is { } user && env(user) is { Length: > 0 } name)
@@ -106,7 +106,7 @@ public sealed partial class SmsChannel(HttpClient http, SmsSettings settings, Fu
 
     public async Task<SendResult> SendAsync(OutboxItem item, Alert alert, CancellationToken cancellationToken)
     {
-        var text = NotificationText.Sms(alert, item, config.RouteFor(alert)?.Action ?? NotificationConfig.DefaultAction, links.For(item), offers?.For(alert, item));
+        var text = NotificationText.Sms(alert, item, config.RouteFor(alert)?.Action ?? NotificationConfig.DefaultAction, links.For(item), offers?.For(alert, item), offers?.ActionLabel(alert));
         var url = settings.Url.Replace("{phone}", Uri.EscapeDataString(item.Address), StringComparison.Ordinal).Replace("{text}", Uri.EscapeDataString(text), StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(settings.Method), url);
         if (settings.Body is { } template)

@@ -82,19 +82,19 @@ public sealed class WebhookChannel(HttpClient http, NotificationLinks links, Not
 {
     public string Name => Channels.Webhook;
 
-    public static WebhookPayload Payload(OutboxItem item, Alert alert, Route? route, TimeSpan zone, Uri? ackLink, ConfirmOffer? confirm = null)
+    public static WebhookPayload Payload(OutboxItem item, Alert alert, Route? route, TimeSpan zone, Uri? ackLink, ConfirmOffer? confirm = null, LocalizedText? acted = null)
     {
         var action = route?.Action ?? NotificationConfig.DefaultAction;
         return new WebhookPayload(
             item.IdempotencyKey, alert.Id, alert.Series.Pilot, alert.Series.Site, alert.Series.Gateway, alert.Series.Device, alert.Field, alert.RuleId,
             alert.Severity.ToString().ToLowerInvariant(), item.State, item.Level, item.Value, alert.Message.Vi, alert.Message.En,
-            NotificationText.Full(alert, item with { Language = "vi" }, action, zone, ackLink, confirm), NotificationText.Full(alert, item with { Language = "en" }, action, zone, ackLink, confirm),
+            NotificationText.Full(alert, item with { Language = "vi" }, action, zone, ackLink, confirm, acted), NotificationText.Full(alert, item with { Language = "en" }, action, zone, ackLink, confirm, acted),
             item.At.UtcDateTime, alert.AcknowledgedBy, ackLink?.ToString());
     }
 
     public async Task<SendResult> SendAsync(OutboxItem item, Alert alert, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(Payload(item, alert, config.RouteFor(alert), config.TimeZone, links.For(item), offers?.For(alert, item)), WebhookPayload.Json);
+        var body = JsonSerializer.SerializeToUtf8Bytes(Payload(item, alert, config.RouteFor(alert), config.TimeZone, links.For(item), offers?.For(alert, item), offers?.ActionLabel(alert)), WebhookPayload.Json);
         using var request = new HttpRequestMessage(HttpMethod.Post, item.Address) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
         request.Headers.Add(WebhookSignature.IdempotencyHeader, item.IdempotencyKey);

@@ -84,6 +84,21 @@ public sealed class NotificationPlannerTests
     }
 
     [Fact]
+    public void How_an_automatic_action_went_goes_to_those_who_were_told_once_per_command_and_not_after_the_alert_resolved()
+    {
+        var a = NewAlert();
+        Raise(a);
+
+        var done = _planner.OnActionAnswered(a, "c-1", done: true, readBack: 1);
+        Assert.Equal(["action-done Nguyen Van A sms", "action-done Nguyen Van A telegram", "action-done integrator webhook"], Who(done));
+        Assert.All(done, n => Assert.Equal(("action-done-c-1", 1.0), (n.Key, n.Value)));
+        Assert.Equal(["action-failed Nguyen Van A sms", "action-failed Nguyen Van A telegram", "action-failed integrator webhook"], Who(_planner.OnActionAnswered(a, "c-2", done: false, readBack: null)));
+
+        Resolve(a);
+        Assert.Empty(_planner.OnActionAnswered(a, "c-3", done: true, readBack: 1));
+    }
+
+    [Fact]
     public void Back_to_normal_goes_to_those_who_were_told_and_nobody_else()
     {
         var a = NewAlert();

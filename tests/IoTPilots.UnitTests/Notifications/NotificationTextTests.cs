@@ -78,6 +78,34 @@ public sealed class NotificationTextTests
     }
 
     [Fact]
+    public void An_automatic_action_done_says_what_was_done_and_what_the_device_reads_back()
+    {
+        var backup = new LocalizedText("Start the backup aerator (tank-03)", "Bật máy sục khí dự phòng (tank-03)");
+        var vi = NotificationText.Full(LowOxygen, Item("vi", "action-done") with { Value = 1 }, Aerate, TimeSpan.FromHours(7), null, acted: backup);
+        var en = NotificationText.Full(LowOxygen, Item("en", "action-done") with { Value = 1 }, Aerate, TimeSpan.FromHours(7), null, acted: backup);
+
+        Assert.Contains("ĐÃ TỰ ĐỘNG XỬ LÝ · tank-03", vi, StringComparison.Ordinal);
+        Assert.Contains("✅ Bật máy sục khí dự phòng (tank-03): hệ thống đã tự thực hiện, thiết bị xác nhận 1 lúc 02:13 24/11", vi, StringComparison.Ordinal);
+        Assert.Contains("✅ Start the backup aerator (tank-03): done automatically, the device reads back 1", en, StringComparison.Ordinal);
+        // Nothing to do: no action line, no acknowledgement link.
+        Assert.DoesNotContain("Việc cần làm", vi, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_automatic_action_that_failed_asks_people_to_act_in_the_sms_too()
+    {
+        var backup = new LocalizedText("Start the backup aerator (tank-03)", "Bật máy sục khí dự phòng (tank-03)");
+        var full = NotificationText.Full(LowOxygen, Item("vi", "action-failed") with { Value = null }, Aerate, TimeSpan.FromHours(7), null, acted: backup);
+        var sms = NotificationText.Sms(LowOxygen, Item("vi", "action-failed") with { Value = null }, Aerate, null, acted: backup);
+
+        Assert.Contains("❌ Bật máy sục khí dự phòng (tank-03): KHÔNG thực hiện được, cần người xử lý ngay", full, StringComparison.Ordinal);
+        Assert.Contains("Việc cần làm: Bật ngay máy sục khí dự phòng", full, StringComparison.Ordinal);
+        Assert.StartsWith("NGUY CAP TU DONG XU LY THAT BAI tank-03: ", sms, StringComparison.Ordinal);
+        Assert.Contains("Bat ngay may suc khi du phong", sms, StringComparison.Ordinal);
+        Assert.True(sms.Length <= NotificationText.SmsLength);
+    }
+
+    [Fact]
     public void Back_to_normal_says_so_and_asks_nothing()
     {
         var text = NotificationText.Full(LowOxygen, Item("vi", "resolved"), Aerate, TimeSpan.FromHours(7), null);
