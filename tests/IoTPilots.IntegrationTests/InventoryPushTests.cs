@@ -30,6 +30,7 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
     private Uri _address = null!;
     private string _usersDb = null!;
     private ChildProcess _edge = null!;
+    private string _inventoryFile = null!;
     private MqttSession _mqtt = null!;
 
     public async Task InitializeAsync()
@@ -51,13 +52,8 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
             ["PILOTS_COMMAND_KEYS"] = keys,
             ["PILOTS_DEVICE_REGISTRY"] = inventory,
         }));
-        _edge = Track(new ChildProcess("edge/IoTPilots.Edge", ["--inventory", inventory], new()
-        {
-            ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}",
-            ["PILOTS_COMMAND_KEY"] = Convert.ToBase64String(_key),
-            ["PILOTS_EDGE_STATE_DIR"] = Path.Combine(_dir, "state"),
-            ["PILOTS_INVENTORY_PROBATION_S"] = "3",
-        }));
+        _inventoryFile = inventory;
+        _edge = Track(Edge(probationSeconds: 3));
         _mqtt = await TestPublisher.ConnectAsync(servers.Mqtt);
         _mqtt.Client.ApplicationMessageReceivedAsync += e =>
         {
@@ -92,6 +88,14 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
         await _plc.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
+
+    private ChildProcess Edge(int probationSeconds) => new("edge/IoTPilots.Edge", ["--inventory", _inventoryFile], new()
+    {
+        ["PILOTS_MQTT_URL"] = $"mqtt://{servers.Mqtt.Host}:{servers.Mqtt.Port}",
+        ["PILOTS_COMMAND_KEY"] = Convert.ToBase64String(_key),
+        ["PILOTS_EDGE_STATE_DIR"] = Path.Combine(_dir, "state"),
+        ["PILOTS_INVENTORY_PROBATION_S"] = probationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    });
 
     private ChildProcess Track(ChildProcess p)
     {
@@ -217,11 +221,13 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
     private async Task<InventoryResult> SendAsync(InventoryPush push, string outcome = InventoryOutcomes.Refused)
     {
         await _mqtt.PublishAsync(Topics.Config(Site, _gateway), InventoryCodec.Encode(push));
-        return await Eventually.ValueAsync(
-            () => Task.FromResult(_results.TryGetValue(push.Id, out var list) ? FirstOf(list, outcome) : null),
-            TimeSpan.FromSeconds(60),
-            $"the gateway's {outcome} answer to push {push.Id} (edge log: {_edge.Log})");
+        return await AnswerAsync(push, outcome);
     }
+
+    private Task<InventoryResult> AnswerAsync(InventoryPush push, string outcome) => Eventually.ValueAsync(
+        () => Task.FromResult(_results.TryGetValue(push.Id, out var list) ? FirstOf(list, outcome) : null),
+        TimeSpan.FromSeconds(60),
+        $"the gateway's {outcome} answer to push {push.Id} (edge log: {_edge.Log})");
 
     private static InventoryResult? FirstOf(List<InventoryResult> list, string outcome)
     {
@@ -256,5 +262,37 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
         Assert.Equal(InventoryReasons.Replayed, (await SendAsync(applied)).Reason);
         var older = await SendAsync(InventorySignature.Sign(Push(4, Inventory(_plc.Port, "3s")), _key));
         Assert.Equal((InventoryReasons.NotNewer, 5L), (older.Reason, older.Running));
+    }
+
+    [Fact]
+    public async Task A_gateway_killed_during_probation_comes_back_on_the_previous_inventory_and_says_so()
+    {
+        // A probation long enough that only the kill can end it.
+        _edge.Terminate();
+        _edge = Track(Edge(probationSeconds: 600));
+        await StartEdgeAsync();
+        var push = InventorySignature.Sign(Push(1, Inventory(_plc.Port, "2s")), _key);
+        Assert.Equal(InventoryReasons.Ok, (await SendAsync(push, InventoryOutcomes.Probation)).Reason);
+
+        _edge.Kill();
+        await StartEdgeAsync();
+
+        var back = await AnswerAsync(push, InventoryOutcomes.RolledBack);
+        Assert.Equal((InventoryReasons.RestartedInProbation, 0L), (back.Reason, back.Running));
+        using var admin = Client(Role.Admin);
+        var shown = await RunningAsync(admin, 0, RunningInventory.RolledBack);
+        Assert.Equal(InventoryPush.HashOf(await File.ReadAllTextAsync(_inventoryFile)), shown.GetProperty("inventory").GetProperty("sha256").GetString());
+        // Version 1 was tried: it does not come again.
+        Assert.Equal(InventoryReasons.NotNewer, (await SendAsync(InventorySignature.Sign(Push(1, Inventory(_plc.Port, "3s")), _key))).Reason);
+    }
+
+    private async Task StartEdgeAsync()
+    {
+        var connections = _edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal));
+        _edge.Start();
+        await Eventually.TrueAsync(
+            () => Task.FromResult(_edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal)) > connections),
+            TimeSpan.FromSeconds(60),
+            $"the edge to connect (log: {_edge.Log})");
     }
 }
