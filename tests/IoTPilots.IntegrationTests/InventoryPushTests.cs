@@ -286,13 +286,5 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
         Assert.Equal(InventoryReasons.NotNewer, (await SendAsync(InventorySignature.Sign(Push(1, Inventory(_plc.Port, "3s")), _key))).Reason);
     }
 
-    private async Task StartEdgeAsync()
-    {
-        var connections = _edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal));
-        _edge.Start();
-        await Eventually.TrueAsync(
-            () => Task.FromResult(_edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal)) > connections),
-            TimeSpan.FromSeconds(60),
-            $"the edge to connect (log: {_edge.Log})");
-    }
+    private Task StartEdgeAsync() => _edge.StartConnectedAsync();
 }
