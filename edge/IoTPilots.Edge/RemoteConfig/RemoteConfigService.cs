@@ -152,7 +152,8 @@ public sealed class RemoteConfigService : BackgroundService
             return Answer(push.Id, push.Version, InventoryOutcomes.Refused, InventoryReasons.WriteFailed, $"{_files.Directory}: {ex.Message}");
         }
 
-        _brokerReached = _uplink.IsConnected;
+        // The push came through the broker, so being connected now proves nothing: the probation's ticks must see it.
+        _brokerReached = false;
         _holder.Status = probation.Status;
         _holder.Swap(next);
         _logger.LogWarning("Inventory version {Version} by {User} applied ({Devices} devices), on probation until {Until:O}", push.Version, push.IssuedBy, next.Devices.Count, probation.ProbationUntil);
