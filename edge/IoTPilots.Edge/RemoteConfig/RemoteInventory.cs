@@ -5,7 +5,7 @@ namespace IoTPilots.Edge.RemoteConfig;
 /// <summary>
 /// Remote configuration as Program.cs sets it up: the files (<see cref="InventoryFiles.Open"/>, which picks the
 /// inventory to start with) and the options; <c>PILOTS_INVENTORY_PROBATION_S</c> is the probation in seconds
-/// (10 to 86400, default 300).
+/// (1 to 86400, default 300).
 /// </summary>
 public sealed record RemoteInventory(InventoryFiles Files, InventoryRulesOptions Options)
 {
