@@ -31,6 +31,11 @@ if (args is ["users", .. var usersArgs])
     return UsersCommand.Run(usersArgs, Console.In, Console.Out, Console.Error, Environment.GetEnvironmentVariable, TimeProvider.System);
 }
 
+if (args is ["gateways", .. var gatewaysArgs])
+{
+    return await GatewaysCommand.RunAsync(gatewaysArgs, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
+}
+
 if (args is ["report", .. var reportArgs])
 {
     return await IoTPilots.Cloud.Report.ReportCommand.RunAsync(reportArgs, Console.Out, Console.Error, TimeProvider.System);

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace IoTPilots.Contract;
@@ -100,24 +98,9 @@ public static class CommandSignature
         c.IssuedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
         c.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
 
-    public static CommandMessage Sign(CommandMessage command, byte[] key) =>
-        command with { Signature = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(Canonical(command)))) };
+    public static CommandMessage Sign(CommandMessage command, byte[] key) => command with { Signature = Hmac.Sign(Canonical(command), key) };
 
-    public static bool Verify(CommandMessage command, byte[] key)
-    {
-        if (command.Signature is null)
-        {
-            return false;
-        }
-
-        var given = new byte[32];
-        if (!Convert.TryFromBase64String(command.Signature, given, out var written) || written != given.Length)
-        {
-            return false;
-        }
-
-        return CryptographicOperations.FixedTimeEquals(given, HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(Canonical(command))));
-    }
+    public static bool Verify(CommandMessage command, byte[] key) => Hmac.Verify(Canonical(command), command.Signature, key);
 }
 
 /// <summary>JSON of commands and results (version 1). Decoding never throws: a bad payload gets an error naming the field.</summary>
@@ -276,15 +259,15 @@ public static class CommandCodec
     private static double? Optional(JsonElement r, string name) =>
         r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetDouble() : null;
 
-    private static string? OptionalText(JsonElement r, string name) =>
+    internal static string? OptionalText(JsonElement r, string name) =>
         r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 and <= 200 } s ? s : null;
 
-    private static string Text(JsonElement r, string name) =>
+    internal static string Text(JsonElement r, string name) =>
         r.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 and <= 200 } s
             ? s
             : throw new FormatException($"{name}: a text of 1-200 characters is required");
 
-    private static string Segment(JsonElement r, string name) =>
+    internal static string Segment(JsonElement r, string name) =>
         Text(r, name) is var s && Identifiers.IsValid(s) ? s : throw new FormatException($"{name}: {Identifiers.Rule}");
 
     private static string Field(JsonElement r, string name) =>

@@ -11,6 +11,9 @@ public sealed record GatewayStatus(string Site, string Gateway, string State, Da
     public const string Online = "online";
     public const string Offline = "offline";
 
+    /// <summary>The inventory the gateway runs (version, hash, probation state); null from gateways without remote configuration.</summary>
+    public RunningInventory? Inventory { get; init; }
+
     public byte[] Encode() => GatewayJson.Encode(Site, Gateway, json =>
     {
         json.WriteString("state", State);
@@ -24,6 +27,8 @@ public sealed record GatewayStatus(string Site, string Gateway, string State, Da
         {
             json.WriteNull("oldest_unsent");
         }
+
+        Inventory?.Write(json);
     });
 
     /// <summary>
@@ -59,7 +64,10 @@ public sealed record GatewayStatus(string Site, string Gateway, string State, Da
             }
 
             var oldest = r.TryGetProperty("oldest_unsent", out var o) && o.ValueKind == JsonValueKind.Number ? DateTimeOffset.FromUnixTimeMilliseconds(o.GetInt64()) : (DateTimeOffset?)null;
-            return new GatewayStatus(site!, gateway!, state!, DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("ts").GetInt64()), queue, oldest);
+            return new GatewayStatus(site!, gateway!, state!, DateTimeOffset.FromUnixTimeMilliseconds(r.GetProperty("ts").GetInt64()), queue, oldest)
+            {
+                Inventory = r.TryGetProperty("inventory", out var i) && i.ValueKind == JsonValueKind.Object ? RunningInventory.Read(i) : null,
+            };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
         {
@@ -70,4 +78,38 @@ public sealed record GatewayStatus(string Site, string Gateway, string State, Da
 
     /// <summary>Subscription filter that matches every gateway's status.</summary>
     public const string AllTopics = Topics.Root + "/" + Topics.Version + "/+/+/status";
+}
+
+/// <summary>
+/// The inventory a gateway runs, in its status: <see cref="Version"/> (0 for one installed by hand), the
+/// <see cref="Sha256"/> of its text, its <see cref="State"/> (running, probation, rolled-back) and, after a rollback,
+/// <see cref="Detail"/> with the reason. <see cref="Highest"/> is the highest version it has run or tried: a new push must exceed it.
+/// </summary>
+public sealed record RunningInventory(long Version, string Sha256, string State, long Highest, string? Detail = null)
+{
+    public const string Running = "running";
+    public const string Probation = "probation";
+    public const string RolledBack = "rolled-back";
+
+    internal void Write(Utf8JsonWriter json)
+    {
+        json.WriteStartObject("inventory");
+        json.WriteNumber("version", Version);
+        json.WriteString("sha256", Sha256);
+        json.WriteString("state", State);
+        json.WriteNumber("highest", Highest);
+        if (Detail is { } detail)
+        {
+            json.WriteString("detail", detail);
+        }
+
+        json.WriteEndObject();
+    }
+
+    internal static RunningInventory Read(JsonElement i) => new(
+        i.GetProperty("version").GetInt64(),
+        i.GetProperty("sha256").GetString() ?? "",
+        i.GetProperty("state").GetString() ?? "",
+        i.TryGetProperty("highest", out var h) && h.ValueKind == JsonValueKind.Number ? h.GetInt64() : i.GetProperty("version").GetInt64(),
+        i.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null);
 }

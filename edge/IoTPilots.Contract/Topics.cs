@@ -46,6 +46,24 @@ public static class Topics
     /// <summary>Subscription filter that matches every gateway's command results.</summary>
     public const string AllCommandResults = Root + "/" + Version + "/+/+/command/result";
 
+    /// <summary>
+    /// Inventories pushed from the cloud to one gateway (<see cref="InventoryPush"/>). Not retained, like commands: the
+    /// gateway's persistent session keeps a push for it while it is offline (up to its session expiry), and a retained
+    /// push would come again on every reconnect; the push's expiry bounds how late it may still apply.
+    /// </summary>
+    public static string Config(string site, string gateway)
+    {
+        CheckSegment(site, nameof(site));
+        CheckSegment(gateway, nameof(gateway));
+        return $"{Root}/{Version}/{site}/{gateway}/config";
+    }
+
+    /// <summary>The gateway's answers to pushes (<see cref="InventoryResult"/>).</summary>
+    public static string ConfigResult(string site, string gateway) => Config(site, gateway) + "/result";
+
+    /// <summary>Subscription filter that matches every gateway's push results.</summary>
+    public const string AllConfigResults = Root + "/" + Version + "/+/+/config/result";
+
     /// <summary>Splits a telemetry topic into its site, gateway and device, or returns false.</summary>
     public static bool TryParseTelemetry(string topic, out string site, out string gateway, out string device)
     {

@@ -33,7 +33,15 @@ public static class InventoryLoader
     /// <summary>The profiles shipped with the edge agent, next to its binaries.</summary>
     public static string ShippedProfilesDirectory => Path.Combine(AppContext.BaseDirectory, "profiles");
 
-    public static Inventory Load(string file, params string[] extraProfileDirectories)
+    public static Inventory Load(string file, params string[] extraProfileDirectories) =>
+        LoadRelativeTo(file, Path.GetDirectoryName(Path.GetFullPath(file))!, extraProfileDirectories);
+
+    /// <summary>
+    /// Loads <paramref name="file"/> with its relative paths (<c>profiles</c>, <c>queue.dir</c>) taken from
+    /// <paramref name="baseDirectory"/>: an inventory pushed from the cloud is kept in the gateway's state folder but
+    /// means what it would mean beside the installed one.
+    /// </summary>
+    public static Inventory LoadRelativeTo(string file, string baseDirectory, params string[] extraProfileDirectories)
     {
         var root = ConfigNode.Load(file);
         root.AllowOnly("gateway", "site", "pilot", "profiles", "devices", "queue");
@@ -44,7 +52,7 @@ public static class InventoryLoader
         var profileDirs = new List<string>();
         if (root.Optional("profiles") is { } dirNode)
         {
-            profileDirs.Add(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, dirNode.AsString())));
+            profileDirs.Add(Path.GetFullPath(Path.Combine(baseDirectory, dirNode.AsString())));
         }
 
         profileDirs.AddRange(extraProfileDirectories);
@@ -69,16 +77,16 @@ public static class InventoryLoader
             throw root.Required("devices").Error("the inventory lists no devices");
         }
 
-        return new Inventory(gateway, site, devices, file) { Queue = root.Optional("queue") is { } q ? LoadQueue(q, file) : new QueueSettings() };
+        return new Inventory(gateway, site, devices, file) { Queue = root.Optional("queue") is { } q ? LoadQueue(q, baseDirectory) : new QueueSettings() };
     }
 
-    private static QueueSettings LoadQueue(ConfigNode q, string file)
+    private static QueueSettings LoadQueue(ConfigNode q, string baseDirectory)
     {
         q.AllowOnly("dir", "max_mb", "on_full", "max_age", "on_expired", "fsync", "backfill_rate", "uplink_window");
         var dir = q.Optional("dir")?.AsString();
         return new QueueSettings
         {
-            Directory = dir is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, dir)),
+            Directory = dir is null ? null : Path.GetFullPath(Path.Combine(baseDirectory, dir)),
             MaxBytes = q.Int("max_mb", 1, 1_000_000, 1024) * (1L << 20),
             OnFull = q.Optional("on_full")?.OneOf(["drop-oldest", "drop-newest"], "full-queue policy") ?? "drop-oldest",
             MaxAge = q.Duration("max_age", TimeSpan.FromDays(30)),

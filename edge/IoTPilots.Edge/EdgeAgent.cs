@@ -3,6 +3,7 @@ using IoTPilots.Edge.Commands;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Publishing;
 using IoTPilots.Edge.Queue;
+using IoTPilots.Edge.RemoteConfig;
 using IoTPilots.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -16,11 +17,13 @@ public static class EdgeAgent
         services.AddEdgeAgent(inventory, new EdgeSettings(uplink, EdgeSettings.DefaultStateDir));
 
     /// <summary>The edge agent with the settings Program.cs read and checked at start.</summary>
-    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Inventory inventory, EdgeSettings settings)
+    /// <param name="remote">The pushed inventories' files and state, when remote configuration is on (Program.cs); null leaves it off.</param>
+    public static IServiceCollection AddEdgeAgent(this IServiceCollection services, Inventory inventory, EdgeSettings settings, RemoteInventory? remote = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(inventory);
+        services.AddSingleton(new InventoryHolder(inventory));
         services.AddSingleton(settings);
         services.AddSingleton(settings.Uplink);
         services.AddSingleton<EdgeMetrics>();
@@ -40,6 +43,13 @@ public static class EdgeAgent
         services.AddHostedService<PollingService>();
         // After polling, so it stops first (hosts stop services in reverse): no write is begun on a line being closed.
         services.AddHostedService<CommandService>();
+        if (remote is not null)
+        {
+            services.AddSingleton(remote.Files);
+            services.AddSingleton(remote.Options);
+            services.AddHostedService<RemoteConfigService>();
+        }
+
         return services;
     }
 }

@@ -3,6 +3,7 @@ using IoTPilots.Edge;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Polling;
 using IoTPilots.Edge.Probe;
+using IoTPilots.Edge.RemoteConfig;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -40,20 +41,24 @@ if (string.IsNullOrEmpty(inventoryFile))
 
 // The environment is read here, once: a variable given with a wrong value (URL, certificate, password) stops
 // the agent with exit code 2 naming it, never a silent default.
+// The inventory to run may be one pushed from the cloud (kept in the state folder); a restart during its probation
+// rolls it back here (edge README, "Remote configuration").
 Inventory inventory;
 EdgeSettings settings;
+RemoteInventory remote;
 try
 {
-    inventory = InventoryLoader.Load(inventoryFile);
     settings = EdgeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
+    remote = RemoteInventory.Open(inventoryFile, settings, Environment.GetEnvironmentVariable, TimeProvider.System, Console.Error);
+    inventory = remote.Files.Inventory;
 }
-catch (Exception ex) when (ex is ConfigException or FormatException)
+catch (Exception ex) when (ex is ConfigException or FormatException or IOException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"edge: {ex.Message}");
     return 2;
 }
 
 builder.Services.AddSystemd();
-builder.Services.AddEdgeAgent(inventory, settings);
+builder.Services.AddEdgeAgent(inventory, settings, remote);
 await builder.Build().RunAsync();
 return 0;

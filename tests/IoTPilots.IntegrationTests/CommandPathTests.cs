@@ -75,15 +75,7 @@ public sealed class CommandPathTests(Servers servers) : IAsyncLifetime
     private Task SendAsync(CommandMessage command) => _cloud.PublishAsync(Topics.Command(Site, _gateway), CommandCodec.Encode(command));
 
     /// <summary>Starts the edge and waits until it is connected, and so subscribed to its command topic.</summary>
-    private async Task StartEdgeAsync()
-    {
-        var connections = _edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal));
-        _edge.Start();
-        await Eventually.TrueAsync(
-            () => Task.FromResult(_edge.Output.Count(l => l.Contains("MQTT connected", StringComparison.Ordinal)) > connections),
-            TimeSpan.FromSeconds(60),
-            $"the edge to connect (log: {_edge.Log})");
-    }
+    private Task StartEdgeAsync() => _edge.StartConnectedAsync();
 
     private async Task<CommandResult> ResultAsync(CommandMessage command) =>
         await Eventually.ValueAsync(

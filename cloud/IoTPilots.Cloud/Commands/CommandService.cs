@@ -64,20 +64,26 @@ public sealed class CommandService(
     /// <summary>Publishes a signed command, records it with what the broker said, and returns that state.</summary>
     public async Task<string> IssueAsync(CommandMessage command, CancellationToken cancellationToken, long? alertId = null)
     {
-        var outcome = await ConnectedAsync(cancellationToken).ConfigureAwait(false)
-            ? await _publisher.PublishAsync(Topics.Command(command.Site, command.Gateway), CommandCodec.Encode(command), AckTimeout, cancellationToken).ConfigureAwait(false)
-            : PublishOutcome.Failed;
-        var state = outcome switch
-        {
-            PublishOutcome.Acked => CommandStates.Sent,
-            PublishOutcome.NoSubscriber => CommandStates.Undelivered,
-            _ => CommandStates.NotSent,
-        };
+        var state = await SendAsync(Topics.Command(command.Site, command.Gateway), CommandCodec.Encode(command), cancellationToken).ConfigureAwait(false);
         store.Issued(command, state, alertId);
         logger.LogInformation(
             "Command {Id} by {User}: {Gateway}/{Device}.{Point} = {Value}, valid until {Expires:O}: {State}",
             command.Id, command.IssuedBy, command.Gateway, command.Device, command.Point, command.Value, command.ExpiresAt, state);
         return state;
+    }
+
+    /// <summary>Publishes at QoS 1, not retained, to a gateway's persistent session (a command, an inventory push); returns what the broker said as a <see cref="CommandStates"/> value.</summary>
+    public async Task<string> SendAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    {
+        var outcome = await ConnectedAsync(cancellationToken).ConfigureAwait(false)
+            ? await _publisher.PublishAsync(topic, payload, AckTimeout, cancellationToken).ConfigureAwait(false)
+            : PublishOutcome.Failed;
+        return outcome switch
+        {
+            PublishOutcome.Acked => CommandStates.Sent,
+            PublishOutcome.NoSubscriber => CommandStates.Undelivered,
+            _ => CommandStates.NotSent,
+        };
     }
 
     /// <summary>Waits up to the ack timeout for the publisher's connection (just started, or reconnecting after a broker restart).</summary>

@@ -10,12 +10,16 @@ public static class CommandsSetup
         // Rules' actions are registered either way: without commands they say so and do nothing.
         services.AddSingleton<ActionPacer>();
         services.AddSingleton<RuleActions>();
+        // The gateways' statuses and running inventories are shown either way; pushing them needs the keys.
+        services.AddSingleton<GatewayDirectory>();
+        services.AddHostedService<GatewayService>();
         if (options is null)
         {
             return services;
         }
 
         var keys = CommandKeys.Load(options.KeysFile);
+        services.AddSingleton(sp => new InventoryPlanner(registry.Inventories, keys, sp.GetRequiredService<GatewayDirectory>(), ValidateAt(registry), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => CommandStore.Open(options.DatabasePath));
         services.AddSingleton(sp => new CommandPlanner(registry.Inventories, keys, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<CommandService>();
@@ -25,5 +29,33 @@ public static class CommandsSetup
 
     /// <summary>The command API, when commands are on.</summary>
     public static IEndpointRouteBuilder MapCommands(this IEndpointRouteBuilder app) =>
-        app.ServiceProvider.GetService<CommandPlanner>() is null ? app : app.MapCommandApi();
+        app.MapGatewayApi().ServiceProvider.GetService<CommandPlanner>() is null ? app : app.MapCommandApi();
+
+    /// <summary>
+    /// Validates a pushed text as the registry's own file for that gateway would load: written as <c>{gateway}.yaml</c>
+    /// in a folder of its own (so the loader's errors name that file and a line), relative paths taken from the
+    /// registry file's folder.
+    /// </summary>
+    private static Func<string, string, Devices.Inventory> ValidateAt(DeviceRegistry registry) => (gateway, content) =>
+    {
+        var dir = Directory.CreateTempSubdirectory("pilots-push-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, $"{gateway}.yaml");
+            File.WriteAllText(file, content);
+            var home = registry.Inventories.FirstOrDefault(i => i.Gateway == gateway)?.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source))! : dir.FullName;
+            try
+            {
+                return Devices.InventoryLoader.LoadRelativeTo(file, home);
+            }
+            catch (Config.ConfigException ex)
+            {
+                throw new FormatException(ex.Message.Replace(dir.FullName + Path.DirectorySeparatorChar, "", StringComparison.Ordinal), ex);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    };
 }

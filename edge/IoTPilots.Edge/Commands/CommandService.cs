@@ -23,21 +23,33 @@ public sealed class CommandService : BackgroundService
     private readonly Channel<ReadOnlyMemory<byte>?> _work = Channel.CreateBounded<ReadOnlyMemory<byte>?>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Inventory _inventory;
     private readonly IUplink _uplink;
-    private readonly CommandExecutor _executor;
+    private readonly RemoteConfig.InventoryHolder _holder;
+    private readonly Func<Inventory, CommandExecutor> _build;
+    private CommandExecutor _executor;
+    private Inventory _builtFor;
     private readonly TimeProvider _time;
     private readonly ILogger<CommandService> _logger;
     private long _dropped;
 
-    public CommandService(Inventory inventory, EdgeSettings settings, IUplink uplink, PollerFactory pollers, LatestValues latest, EdgeQueue queue, EdgeMetrics metrics, TimeProvider time, ILogger<CommandService> logger)
+    public CommandService(RemoteConfig.InventoryHolder holder, EdgeSettings settings, IUplink uplink, PollerFactory pollers, LatestValues latest, EdgeQueue queue, EdgeMetrics metrics, TimeProvider time, ILogger<CommandService> logger)
     {
-        _inventory = inventory;
+        var inventory = _inventory = _builtFor = holder.Current;
+        _holder = holder;
         _uplink = uplink;
         _time = time;
         _logger = logger;
-        var gate = settings.CommandKey is { } key
-            ? new CommandGate(inventory.Gateway, inventory.Devices, key, new FileSeenCommands(Path.Combine(queue.Directory, "commands-seen.txt"), time.GetUtcNow()), latest.Get, time)
-            : null;
-        _executor = new CommandExecutor(inventory, gate, d => pollers.ClientFor(d, inventory.Devices), latest.Read, metrics, time, logger);
+        var seen = new FileSeenCommands(Path.Combine(queue.Directory, "commands-seen.txt"), time.GetUtcNow());
+        // Rebuilt when a pushed inventory swaps the devices (their writable points and limits); the replay memory stays.
+        _build = i => new CommandExecutor(
+            i,
+            settings.CommandKey is { } key ? new CommandGate(i.Gateway, i.Devices, key, seen, latest.Get, time) : null,
+            d => pollers.ClientFor(d, i.Devices),
+            latest.Read,
+            metrics,
+            time,
+            logger);
+        _executor = _build(inventory);
+        var gate = settings.CommandKey;
         var writable = inventory.Devices.Sum(d => d.Signals.Count(s => s.Write is not null));
         var topic = Topics.Command(inventory.Site, inventory.Gateway);
         // Subscribed here, when the host builds its services and before the publisher connects the uplink, so the
@@ -75,6 +87,11 @@ public sealed class CommandService : BackgroundService
         {
             await foreach (var item in _work.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                if (_holder.Current is var current && !ReferenceEquals(current, _builtFor))
+                {
+                    (_executor, _builtFor) = (_build(current), current);
+                }
+
                 var results = item is { } payload
                     ? await _executor.HandleAsync(payload, stoppingToken).ConfigureAwait(false) is { } r ? [r] : []
                     : await _executor.EnforceMaxRunAsync(stoppingToken).ConfigureAwait(false);

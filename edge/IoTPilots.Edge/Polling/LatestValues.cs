@@ -12,6 +12,9 @@ public sealed class LatestValues
 {
     private readonly ConcurrentDictionary<(string Device, string Field), (double Value, DateTimeOffset At)> _values = new();
 
+    /// <summary>When the newest good reading of any device was sampled: the inventory's probation asks whether a device answered.</summary>
+    public DateTimeOffset? LastGood { get; private set; }
+
     public double? Get(string device, string field) => _values.TryGetValue((device, field), out var v) ? v.Value : null;
 
     /// <summary>The latest good value with the time it was sampled.</summary>
@@ -24,6 +27,7 @@ public sealed class LatestValues
             if (r.Quality == Quality.Good && r.Value is { } v)
             {
                 _values[(device, r.Field)] = (v, r.Timestamp);
+                LastGood = LastGood > r.Timestamp ? LastGood : r.Timestamp;
             }
             else
             {

@@ -10,7 +10,7 @@ namespace IoTPilots.Edge.Polling;
 /// transport; different lines and endpoints poll independently, so a dead device never stalls another bus.
 /// </summary>
 public sealed class PollingService(
-    Inventory inventory,
+    RemoteConfig.InventoryHolder holder,
     PollerFactory factory,
     EdgeQueue queue,
     EdgeMetrics metrics,
@@ -20,9 +20,19 @@ public sealed class PollingService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var pollers = factory.CreateAll(inventory.Devices);
-        logger.LogInformation("Gateway {Gateway} at {Site}: polling {Devices} devices from {File}", inventory.Gateway, inventory.Site, pollers.Count, inventory.SourceFile);
-        await Task.WhenAll(pollers.Select(p => RunAsync(p, stoppingToken))).ConfigureAwait(false);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // A pushed inventory (or its rollback) swaps the set: this one's loops end, its transports close, the new set starts.
+            var (inventory, swapped) = holder.Take();
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, swapped);
+            var pollers = factory.CreateAll(inventory.Devices);
+            logger.LogInformation("Gateway {Gateway} at {Site}: polling {Devices} devices from {File}", inventory.Gateway, inventory.Site, pollers.Count, inventory.SourceFile);
+            await Task.WhenAll(pollers.Select(p => RunAsync(p, run.Token))).ConfigureAwait(false);
+            if (!stoppingToken.IsCancellationRequested)
+            {
+                await factory.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task RunAsync(IDevicePoller poller, CancellationToken cancellationToken)

@@ -13,6 +13,7 @@ namespace IoTPilots.Edge.Publishing;
 /// </summary>
 public sealed class MqttTelemetryPublisher(
     Inventory inventory,
+    RemoteConfig.InventoryHolder holder,
     Uplink uplink,
     IUplink link,
     EdgeQueue queue,
@@ -52,8 +53,9 @@ public sealed class MqttTelemetryPublisher(
             time,
             logger);
 
-    private byte[] Status(string state) => Status(inventory, queue, time, state);
+    private byte[] Status(string state) => Status(inventory, queue, time, state, holder.Status);
 
-    private static byte[] Status(Inventory inventory, EdgeQueue queue, TimeProvider time, string state) =>
-        new GatewayStatus(inventory.Site, inventory.Gateway, state, time.GetUtcNow(), queue.Count, queue.OldestUnsent).Encode();
+    /// <summary>The gateway's status; with the running inventory's version and state when remote configuration is on.</summary>
+    internal static byte[] Status(Inventory inventory, EdgeQueue queue, TimeProvider time, string state, RunningInventory? running = null) =>
+        new GatewayStatus(inventory.Site, inventory.Gateway, state, time.GetUtcNow(), queue.Count, queue.OldestUnsent) { Inventory = running }.Encode();
 }
