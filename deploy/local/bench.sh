@@ -8,6 +8,7 @@
 #   rules    rules engine and alert store rates (in-process)
 #   uplink   one gateway through a delaying relay: live rate, backlog drain, lag  (deploy/local/bench-uplink.sh)
 #   ingest   MQTT -> cloud -> InfluxDB: real-time ceiling, overload, direct-write ceiling (deploy/local/bench-ingest.sh)
+#   fleet    10,000 devices at 1 msg/s through 3 workers, Mosquitto and a 3-node NATS cluster (deploy/local/bench-fleet.sh)
 #   alert-latency  reading published -> webhook received, under 10k readings/s (deploy/local/bench-alert-latency.sh)
 bench_main() {
   need_dotnet
@@ -18,13 +19,13 @@ bench_main() {
     || { grep -E "error" "$PILOTS_ROOT/.pilots/build-bench.log" | sort -u | head -n 20 >&2; die "build failed (log: .pilots/build-bench.log)"; }
   say "run: bench on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), queue in ${TMPDIR:-/tmp}"
   local names=("$@")
-  [ ${#names[@]} -gt 0 ] || names=(edge-codec edge rules uplink ingest alert-latency)
+  [ ${#names[@]} -gt 0 ] || names=(edge-codec edge rules uplink ingest alert-latency fleet)
   local name
   for name in "${names[@]}"; do
     case "$name" in
       edge-codec) dotnet "$PILOTS_ROOT/edge/IoTPilots.Edge/bin/Release/net10.0/IoTPilots.Edge.dll" bench ;;
       rules) dotnet "$PILOTS_ROOT/cloud/IoTPilots.Cloud/bin/Release/net10.0/IoTPilots.Cloud.dll" bench ;;
-      edge | uplink | ingest)
+      edge | uplink | ingest | fleet)
         [ -f "$PILOTS_ROOT/deploy/local/bench-$name.sh" ] || die "bench $name is not built yet"
         # shellcheck source=/dev/null
         source "$PILOTS_ROOT/deploy/local/bench-$name.sh"
@@ -33,7 +34,7 @@ bench_main() {
         # shellcheck source=/dev/null
         source "$PILOTS_ROOT/deploy/local/bench-alert-latency.sh"
         bench_alert_latency_main ;;
-      *) die "unknown bench '$name' (edge, edge-codec, rules, uplink, ingest, alert-latency)" ;;
+      *) die "unknown bench '$name' (edge, edge-codec, rules, uplink, ingest, alert-latency, fleet)" ;;
     esac
   done
 }

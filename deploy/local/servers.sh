@@ -33,10 +33,16 @@ apt_install() {
 
 mosquitto_bin() { command -v mosquitto 2>/dev/null || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; }; }
 influxd_bin() { command -v influxd 2>/dev/null || { [ -x /usr/bin/influxd ] && echo /usr/bin/influxd; }; }
+nats_server_bin() { command -v nats-server 2>/dev/null || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; }; }
 
 ensure_server_packages() {
   if [ -z "${PILOTS_MQTT_URL:-}" ] && [ -z "$(mosquitto_bin)" ]; then apt_install mosquitto; fi
   if [ -z "${PILOTS_INFLUX_URL:-}" ] && [ -z "$(influxd_bin)" ]; then apt_install influxdb; fi
+}
+
+# The NATS JetStream mode's cluster (./run cluster, bench fleet) and its integration tests.
+ensure_nats_server() {
+  if [ -z "$(nats_server_bin)" ]; then apt_install nats-server; fi
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -4,6 +4,7 @@
 test_main() {
   need_dotnet
   ensure_server_packages
+  ensure_nats_server
   ensure_interop_tools
   ensure_browser
   mkdir -p "$PILOTS_ROOT/.pilots"

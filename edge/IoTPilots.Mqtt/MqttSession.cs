@@ -29,11 +29,11 @@ public sealed class MqttSession : IAsyncDisposable
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(endpoint.Host, endpoint.Port)
             .WithClientId(clientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithProtocolVersion(endpoint.Mqtt311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
             .WithCleanStart(cleanStart)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (!cleanStart)
+        if (!cleanStart && !endpoint.Mqtt311)
         {
             // Keep the broker-side session (subscriptions and queued QoS 1 messages) for a week of outage.
             builder.WithSessionExpiryInterval(7 * 24 * 3600);
@@ -62,6 +62,12 @@ public sealed class MqttSession : IAsyncDisposable
         }
 
         configure?.Invoke(builder);
+        if (endpoint.Mqtt311)
+        {
+            // MQTT 3.1.1 has no receive maximum (MQTTnet refuses one there); a 3.1.1 persistent session never expires.
+            builder.WithReceiveMaximum(0);
+        }
+
         _options = builder.Build();
         Client = new MqttClientFactory().CreateMqttClient();
         Client.DisconnectedAsync += e =>
@@ -292,6 +298,12 @@ public sealed class MqttSession : IAsyncDisposable
     /// </summary>
     internal async Task<PublishOutcome> PublishAsync(MqttApplicationMessage message, TimeSpan ackTimeout, CancellationToken cancellationToken)
     {
+        if (_endpoint.Mqtt311)
+        {
+            // MQTT 3.1.1 has no message properties, and MQTTnet refuses to send one there (MqttApplicationMessageValidator).
+            message.ContentType = null;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(ackTimeout);
         try

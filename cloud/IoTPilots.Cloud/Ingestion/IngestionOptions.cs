@@ -27,6 +27,9 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
 
     public string GapFilter => $"$share/{Group}/{Contract.Topics.AllGaps}";
 
+    /// <summary>The NATS mode (<c>PILOTS_NATS_URL</c>, docs/scaling.md): the shared subscription becomes a JetStream durable consumer; null: Mosquitto.</summary>
+    public IoTPilots.Cloud.Nats.NatsOptions? Nats { get; init; }
+
     /// <summary>How often the delivery summary is computed and written; zero turns it off for this worker.</summary>
     public TimeSpan DeliveryInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -59,6 +62,13 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
             throw SettingsReader.Error("PILOTS_MQTT_URL", mqttUrl, "is not an MQTT URL (expected mqtt://[user:pass@]host[:port] or mqtts://...)");
         }
 
+        var nats = IoTPilots.Cloud.Nats.NatsOptions.FromEnvironment(env);
+        if (nats is not null && !broker.Mqtt311)
+        {
+            // NATS's MQTT gateway refuses MQTT 5 (nats-server 2.9 serves 3.1.1 only).
+            throw SettingsReader.Error("PILOTS_MQTT_URL", mqttUrl, "must name the NATS cluster's MQTT port with ?protocol=3.1.1 when PILOTS_NATS_URL is set");
+        }
+
         return new(
             broker.WithTlsFromEnvironment(env),
             InfluxEndpoint.FromEnvironment(env),
@@ -66,6 +76,7 @@ public sealed record IngestionOptions(MqttEndpoint Broker, InfluxEndpoint Influx
             settings.String("PILOTS_INGEST_WORKER", "1"))
         {
             DeliveryInterval = settings.Seconds("PILOTS_DELIVERY_INTERVAL_S", TimeSpan.FromSeconds(10), TimeSpan.Zero, MaxDeliveryInterval),
+            Nats = nats,
         };
     }
 }

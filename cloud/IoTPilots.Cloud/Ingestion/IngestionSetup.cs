@@ -14,7 +14,9 @@ public static class IngestionSetup
         services.AddSingleton(options.Influx);
         services.AddSingleton<IngestionStats>();
         services.AddSingleton<IngestionSubscription>();
-        services.AddSingleton<IMessageSources>(sp => new MqttMessageSources(options.Broker, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IMessageSources>(sp => options.Nats is { } nats
+            ? new Nats.JetStreamMessageSources(nats, new MqttMessageSources(options.Broker, sp.GetRequiredService<ILoggerFactory>()), options.Broker, sp.GetRequiredService<ILoggerFactory>())
+            : new MqttMessageSources(options.Broker, sp.GetRequiredService<ILoggerFactory>()));
         services.AddHttpClient<InfluxWriter>(c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<IPointWriter>(sp => ActivatorUtilities.CreateInstance<StoringPointWriter>(sp, options.Worker));
         services.AddHostedService<IngestionService>();

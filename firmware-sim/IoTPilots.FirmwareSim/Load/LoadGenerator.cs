@@ -294,7 +294,7 @@ internal static class SampleListExtensions
 
 internal static class LoadArguments
 {
-    public const string Usage = "usage: IoTPilots.FirmwareSim load --mqtt-url mqtt://HOST:PORT --rate MSG_PER_S [--seconds S] [--gateways N] [--site ID] [--window N] [--stats-url URL] [--drain S] [--cpu-pids NAME=PID,...]";
+    public const string Usage = "usage: IoTPilots.FirmwareSim load --mqtt-url mqtt://HOST:PORT --rate MSG_PER_S [--seconds S] [--gateways N] [--site ID] [--window N] [--devices-per-gateway N] [--stats-url URL] [--drain S] [--cpu-pids NAME=PID,...]";
 
     public static LoadOptions Parse(string[] args)
     {
@@ -334,6 +334,7 @@ internal static class LoadArguments
             Gateways = (int)Number("--gateways", 1, 20),
             Window = (int)Math.Min(Number("--window", 1, 1000), 65535),
             Drain = TimeSpan.FromSeconds(Number("--drain", 0, 0)),
+            DevicesPerGateway = (int)Number("--devices-per-gateway", 1, 8),
         };
         if (values.Remove("--site", out var site))
         {
