@@ -38,6 +38,38 @@ public sealed class AlertStoreTests : IDisposable
     private static Alert Raise(AlertStore store, AlertEvent e) => store.Apply(e) ?? throw new InvalidOperationException("raise returned null");
 
     [Fact]
+    public void Stores_opened_at_the_same_moment_on_a_new_file_make_its_schema_once()
+    {
+        // Workers started together on one alert database (./run bench fleet) once failed with "table alerts already exists".
+        using var start = new Barrier(4);
+        var stores = new AlertStore?[4];
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                stores[i] = Open();
+            }
+            catch (Exception ex)
+            {
+                errors.Enqueue(ex);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.Empty(errors);
+        foreach (var store in stores)
+        {
+            Assert.Empty(store!.Unresolved());
+            store.Dispose();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
     public void A_raised_alert_is_stored_with_everything_the_event_said()
     {
         using var store = Open();

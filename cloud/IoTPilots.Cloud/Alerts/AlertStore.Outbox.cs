@@ -199,10 +199,9 @@ public sealed partial class AlertStore
         }
     }
 
-    private static void MigrateToVersion2(SqliteConnection db)
+    private static void MigrateToVersion2(SqliteConnection db, SqliteTransaction tx)
     {
         // created_at_ms and next_try_ms are the cloud's clock (people's time); at_ms is the event's time as the planner gave it.
-        using var tx = db.BeginTransaction();
         Execute(db, """
             CREATE TABLE outbox (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -232,7 +231,6 @@ public sealed partial class AlertStore
             ALTER TABLE alerts ADD COLUMN shelved_by TEXT;
             PRAGMA user_version = 2;
             """, tx);
-        tx.Commit();
     }
 
     /// <summary>Rows a crash left <c>sending</c> go back to pending: they are sent again, with the same idempotency key.</summary>

@@ -261,8 +261,13 @@ public sealed partial class AlertStore : IDisposable
 
     private static void EnsureSchema(SqliteConnection db, string path)
     {
+        // Read and made under SQLite's write lock (BEGIN IMMEDIATE): cloud processes that open a new database at the
+        // same moment (workers started together) make it once; the others wait, then find it made. Read outside the
+        // lock, both saw version 0 and the second failed with "table alerts already exists".
+        using var tx = db.BeginTransaction(deferred: false);
         using var version = db.CreateCommand();
         version.CommandText = "PRAGMA user_version";
+        version.Transaction = tx;
         var found = Convert.ToInt32(version.ExecuteScalar(), CultureInfo.InvariantCulture);
         if (found > SchemaVersion)
         {
@@ -270,20 +275,23 @@ public sealed partial class AlertStore : IDisposable
                 $"{path} has alert schema version {found}, newer than this service's {SchemaVersion}: run a newer cloud service or restore a backup");
         }
 
-        if (found == SchemaVersion)
+        if (found == 0)
         {
-            return;
+            CreateVersion1(db, tx);
         }
 
-        if (found == 1)
+        if (found < SchemaVersion)
         {
-            MigrateToVersion2(db);
-            return;
+            MigrateToVersion2(db, tx);
         }
 
+        tx.Commit();
+    }
+
+    private static void CreateVersion1(SqliteConnection db, SqliteTransaction tx)
+    {
         // written_at_ms is the cloud's clock when a row last changed; the other times are the edge's sampling
         // times, which lag behind after a link outage. It is kept for diagnosis and not exposed.
-        using var tx = db.BeginTransaction();
         Execute(db, $"""
             CREATE TABLE alerts (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -313,8 +321,6 @@ public sealed partial class AlertStore : IDisposable
             CREATE INDEX alerts_by_raised_at ON alerts (raised_at_ms);
             PRAGMA user_version = 1;
             """, tx);
-        tx.Commit();
-        MigrateToVersion2(db);
     }
 
     private static void Execute(SqliteConnection db, string sql, SqliteTransaction? tx = null)
