@@ -2,7 +2,7 @@
 # ./run bench fleet: a fleet through 3 cloud workers, on Mosquitto and on a 3-node NATS JetStream cluster
 # (docs/scaling.md). Issue 16: 10,000 simulated devices at 1 message/s each (20 gateways x 500 devices; each message
 # is one device's poll of 3 readings, firmware-sim load), for 2 minutes, several runs per mode. Per run: messages
-# lost (sent minus the points InfluxDB holds for the run's site), the p99 lag (the lag sampled every 0.5 s: how long
+# lost (acknowledged by the broker minus the points InfluxDB holds for the run's site), the p99 lag (the lag sampled every 0.5 s: how long
 # ago the generator had sent what the workers have stored by then, summed over the 3 workers), the send rate the
 # brokers let through, and the CPU-seconds of each process over the run (/proc accounting, firmware-sim --cpu-pids);
 # per mode, each process's peak RSS (VmHWM). Median, min and max over the runs; one JSON line at the end, also
@@ -141,9 +141,11 @@ PY
     say "bench fleet ($mode): run $run of $runs, $rate msg/s, $((20 * per)) devices, $seconds s"
     dotnet "$sim" load --mqtt-url "$gen_url" --rate "$rate" --seconds "$seconds" --gateways 20 --devices-per-gateway "$per" --site "$site" \
       --stats-url "http://127.0.0.1:$sum_port/" --drain "$drain" --cpu-pids "$pids" >"$mdir/$site.jsonl"
-    # Lost = sent minus what InfluxDB holds once the count stops growing (a backlog still draining is not a loss).
+    # Lost = what the broker acknowledged minus what InfluxDB holds once the count stops growing (a backlog still
+    # draining is not a loss). A publish the broker never acknowledged is not the platform's: an edge keeps it queued
+    # and sends it again; the generator reports those as unacked.
     local stored=-1 before=-2 sent
-    sent=$(python3 -c "import json,sys; print(next(json.loads(l)['sent'] for l in open(sys.argv[1]) if '\"result\": \"load\"' in l or '\"result\":\"load\"' in l))" "$mdir/$site.jsonl")
+    sent=$(python3 -c "import json,sys; print(next(json.loads(l)['acked'] for l in open(sys.argv[1]) if '\"result\": \"load\"' in l or '\"result\":\"load\"' in l))" "$mdir/$site.jsonl")
     while [ "$stored" != "$before" ] && [ "$stored" != "$sent" ]; do
       before=$stored
       sleep 10
@@ -166,8 +168,8 @@ for s in samples:
 lags.sort()
 p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else None
 duration = samples[-1]["t"] if samples else report["seconds"]
-print(json.dumps({"result": "run", "mode": sys.argv[2], "site": report["site"], "sent": report["sent"], "stored": int(sys.argv[3]),
-    "lost": report["sent"] - int(sys.argv[3]), "sendRate": report["sendRate"], "storedRate": report["loadedStoredRate"],
+print(json.dumps({"result": "run", "mode": sys.argv[2], "site": report["site"], "sent": report["sent"], "acked": report["acked"],
+    "unacked": report["sent"] - report["acked"], "stored": int(sys.argv[3]), "lost": report["acked"] - int(sys.argv[3]), "sendRate": report["sendRate"], "storedRate": report["loadedStoredRate"],
     "p99LagS": p99, "maxLagS": report["maxLagS"], "seconds": duration, "cpuSeconds": report.get("cpuSeconds"),
     "loadAvg": open("/proc/loadavg").read().split()[0]}))
 PY
