@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using IoTPilots.Config;
 using IoTPilots.Contract;
 using IoTPilots.Devices;
@@ -15,8 +16,6 @@ namespace IoTPilots.Edge.RemoteConfig;
 /// </summary>
 public sealed class InventoryFiles
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     private InventoryFiles(string installed, string directory, Inventory inventory, InventoryState state)
     {
         InstalledFile = installed;
@@ -115,7 +114,7 @@ public sealed class InventoryFiles
 
     public void Save(InventoryState state)
     {
-        WriteWhole(StateFile, JsonSerializer.Serialize(state, Json));
+        WriteWhole(StateFile, JsonSerializer.Serialize(state, InventoryStateJson.Default.InventoryState));
         State = state;
     }
 
@@ -123,7 +122,7 @@ public sealed class InventoryFiles
     {
         try
         {
-            return File.Exists(file) ? JsonSerializer.Deserialize<InventoryState>(File.ReadAllText(file), Json) : null;
+            return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), InventoryStateJson.Default.InventoryState) : null;
         }
         catch (JsonException)
         {
@@ -146,3 +145,8 @@ public sealed class InventoryFiles
         File.Move(staging, file, overwrite: true);
     }
 }
+
+/// <summary><c>state.json</c>'s JSON, generated at build time so the native (trimmed) build needs no reflection (edge README, "Native build").</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(InventoryState))]
+internal sealed partial class InventoryStateJson : JsonSerializerContext;
