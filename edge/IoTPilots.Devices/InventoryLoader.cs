@@ -84,6 +84,7 @@ public static class InventoryLoader
     {
         q.AllowOnly("dir", "max_mb", "on_full", "max_age", "on_expired", "fsync", "backfill_rate", "uplink_window");
         var dir = q.Optional("dir")?.AsString();
+        var fsync = q.Optional("fsync") is { } f ? FsyncPolicy(f) : (Each: true, Batch: TimeSpan.Zero);
         return new QueueSettings
         {
             Directory = dir is null ? null : Path.GetFullPath(Path.Combine(baseDirectory, dir)),
@@ -91,8 +92,8 @@ public static class InventoryLoader
             OnFull = q.Optional("on_full")?.OneOf(["drop-oldest", "drop-newest"], "full-queue policy") ?? "drop-oldest",
             MaxAge = q.Duration("max_age", TimeSpan.FromDays(30)),
             OnExpired = q.Optional("on_expired")?.OneOf(["drop", "keep"], "expired-record policy") ?? "drop",
-            FsyncBatch = q.Optional("fsync") is { } fsync ? FsyncPolicy(fsync) : TimeSpan.Zero,
-            Fsync = q.Optional("fsync") is not { } f || f.AsString() is not ("false" or "no" or "off"),
+            Fsync = fsync.Each,
+            FsyncBatch = fsync.Batch,
             BackfillRate = q.Int("backfill_rate", 1, 100_000, QueueSettings.DefaultBackfillRate),
             // MQTT numbers packets in flight with 16-bit ids (MQTT 3.1.1 §2.3.1, 5.0 §2.2.1), so 65535 at most.
             UplinkWindow = q.Int("uplink_window", 1, 65_535, QueueSettings.DefaultUplinkWindow),
@@ -103,19 +104,20 @@ public static class InventoryLoader
     /// <c>fsync</c>: <c>true</c> (every record), <c>false</c> (never: the OS writes back when it likes), or a
     /// duration (batched: a power cut loses at most the records of the last that long; edge README, "Queue").
     /// </summary>
-    private static TimeSpan FsyncPolicy(ConfigNode node)
+    private static (bool Each, TimeSpan Batch) FsyncPolicy(ConfigNode node)
     {
-        if (node.AsString() is "true" or "yes" or "on" or "false" or "no" or "off")
+        var text = node.AsString();
+        if (text is "true" or "yes" or "on" or "false" or "no" or "off")
         {
-            return TimeSpan.Zero;
+            return (text is "true" or "yes" or "on", TimeSpan.Zero);
         }
 
-        var batch = node.AsString().Any(char.IsDigit)
+        var batch = text.Any(char.IsDigit)
             ? node.AsDuration()
-            : throw node.Error($"expected true, false or a duration such as 1s (batched fsync), got '{node.AsString()}'");
+            : throw node.Error($"expected true, false or a duration such as 1s (batched fsync), got '{text}'");
         return batch >= TimeSpan.FromMilliseconds(10) && batch <= TimeSpan.FromMinutes(1)
-            ? batch
-            : throw node.Error($"a batched fsync must be between 10ms and 1m (the most a power cut may lose), got '{node.AsString()}'");
+            ? (true, batch)
+            : throw node.Error($"a batched fsync must be between 10ms and 1m (the most a power cut may lose), got '{text}'");
     }
 
     private static DeviceConfig LoadDevice(ConfigNode d, string site, string? defaultPilot, ProfileCatalog profiles)

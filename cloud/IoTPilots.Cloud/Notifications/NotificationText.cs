@@ -36,15 +36,8 @@ public static class NotificationText
         var text = new StringBuilder()
             .AppendLine(Headline(alert, item.State, item.Language))
             .AppendLine(alert.Message.In(item.Language));
-        if (Outcome(item, acted) is { } outcome)
-        {
-            text.Append(outcome).Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            text.Append(vi ? "Giá trị: " : "Value: ").Append(MessageTemplate.Number(item.Value, vi))
-                .Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
-        }
+        text.Append(Outcome(item, acted) ?? (vi ? "Giá trị: " : "Value: ") + MessageTemplate.Number(item.Value, vi))
+            .Append(vi ? " lúc " : " at ").AppendLine(local.ToString(vi ? "HH:mm dd/MM" : "HH:mm MMM d", CultureInfo.InvariantCulture));
 
         if (item.State == NoticeStates.Acknowledged && alert.AcknowledgedBy is { } by)
         {
