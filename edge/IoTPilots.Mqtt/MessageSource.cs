@@ -47,7 +47,22 @@ public sealed record MessageSourceOptions(string ClientId, IReadOnlyList<string>
 
     /// <summary>Called when the connection drops (the broker may then hold the subscription alone).</summary>
     public Action? Lost { get; init; }
+
+    /// <summary>
+    /// Where the broker keeps what it acknowledged in a stream (the NATS mode, docs/scaling.md), some of
+    /// <see cref="Filters"/> are read through a durable consumer of their own instead of a subscription, so what
+    /// arrives while no consumer reads is handed over on return. A broker without a stream (Mosquitto) ignores this.
+    /// </summary>
+    public StreamReplay? Replay { get; init; }
 }
+
+/// <summary>
+/// A durable read of a broker's stream (<see cref="MessageSourceOptions.Replay"/>): <paramref name="Filters"/> through
+/// the consumer <paramref name="Durable"/>, which keeps its place while nobody reads; on return, what arrived more than
+/// <paramref name="Window"/> ago is acknowledged without being handed over, and the broker forgets the consumer once
+/// nobody has read it for longer than the window (so the stream does not keep messages for it for ever).
+/// </summary>
+public sealed record StreamReplay(string Durable, IReadOnlyList<string> Filters, TimeSpan Window);
 
 /// <summary>A subscription that hands each message, in arrival order, to a handler, reconnecting until cancelled.</summary>
 public interface IMessageSource

@@ -13,6 +13,16 @@ public sealed record RulesOptions(string RulesPath, string DatabasePath, bool Ev
     /// <summary>How often missing-data rules are checked.</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// In the NATS mode, how far back the rules engine judges what arrived while no engine ran (a restart, a standby
+    /// taking over): its telemetry comes through a durable consumer of its own, which keeps its place for this long
+    /// (<c>PILOTS_RULES_CATCHUP_S</c>, 600 s by default; 0 reads the live stream only, as the Mosquitto mode does).
+    /// Older messages are stored but not judged, so a long outage does not raise and resolve yesterday's alerts today.
+    /// </summary>
+    public TimeSpan CatchUp { get; init; } = DefaultCatchUp;
+
+    public static TimeSpan DefaultCatchUp { get; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often the rules files' content is compared with what was last read, besides the file watcher (rules README, "Live reload").</summary>
     public TimeSpan ReloadPoll { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -39,6 +49,9 @@ public sealed record RulesOptions(string RulesPath, string DatabasePath, bool Ev
             throw SettingsReader.Error("PILOTS_ALERT_DB", db, "is a folder; name the alert store's SQLite file");
         }
 
-        return new(rules ?? RuleSet.DefaultFile, db, settings.Switch("PILOTS_RULES_ENABLED", worker == "1"));
+        return new(rules ?? RuleSet.DefaultFile, db, settings.Switch("PILOTS_RULES_ENABLED", worker == "1"))
+        {
+            CatchUp = settings.Seconds("PILOTS_RULES_CATCHUP_S", DefaultCatchUp, TimeSpan.Zero, TimeSpan.FromDays(1)),
+        };
     }
 }

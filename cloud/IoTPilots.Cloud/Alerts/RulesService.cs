@@ -13,7 +13,9 @@ namespace IoTPilots.Cloud.Alerts;
 /// clean session and is made only while this process's ingestion subscription exists
 /// (<see cref="IngestionSubscription"/>): a broker holding a rules subscription alone would acknowledge edge
 /// messages that nothing stores. So the rules engine does not see what arrives while the cloud is down; that
-/// data is backlog, which it would not judge anyway. Each alert event is stored in the alert store (the record the API and
+/// data is backlog, which it would not judge anyway. In the NATS mode (docs/scaling.md) the telemetry comes instead
+/// through a durable JetStream consumer of the engine's own, <c>{group}-rules</c>: a restarted engine, or a standby
+/// taking over, judges what arrived while none ran, back to <see cref="RulesOptions.CatchUp"/>. Each alert event is stored in the alert store (the record the API and
 /// console read) and written to InfluxDB's <c>alerts</c> measurement for dashboards and the pilot report; the
 /// store is the truth, so an InfluxDB outage only delays the dashboards, never an alert.
 /// </summary>
@@ -103,6 +105,7 @@ public sealed class RulesService(
             AutoAck = true,
             BeforeSubscribe = ingestionSubscription.WaitAsync,
             Subscribed = () => logger.LogInformation("Rules engine subscribed to {Filter}", Topics.AllTelemetry),
+            Replay = options.CatchUp > TimeSpan.Zero ? new StreamReplay($"{ingestion.Group}-rules", [Topics.AllTelemetry], options.CatchUp) : null,
         });
         var connection = source.RunAsync(JudgeAsync, stoppingToken);
         using var timer = new PeriodicTimer(options.TickInterval, time);
