@@ -66,7 +66,8 @@ public sealed class NatsRulesTests(Servers servers) : IDisposable
         var group = $"r{Guid.NewGuid():N}"[..10];
         using (var first = CloudProcess.Start(servers, influx, Env(cluster, group)))
         {
-            await RulesReadyAsync(first);
+            // The rules engine's own consumer, not just its MQTT subscription to the statuses.
+            await Eventually.TrueAsync(() => Task.FromResult(first.Log.Contains($"JetStream consumer {group}-rules on")), TimeSpan.FromSeconds(90), () => $"the rules engine's consumer made; the cloud's log:\n{first.Log}");
             await PublishAsync(cluster.Mqtt(1), _device, 1.0);
             await Eventually.TrueAsync(async () => (await influx.LedgerSeqsAsync("gw-nr", "telemetry")).Count == 1, TimeSpan.FromSeconds(60), "the first reading stored");
             first.Kill();

@@ -145,6 +145,7 @@ public sealed class JetStreamConsumerSource(
                 await EnsureStreamAsync(js, cancellationToken).ConfigureAwait(false);
                 var consumer = await js.CreateOrUpdateConsumerAsync(MqttStream.Name, plan.Config(filters, nats.AckWait, options.ReceiveMaximum), cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref consuming, true);
+                logger.LogInformation("JetStream consumer {Durable} on {Stream} ready ({Filter})", Durable, MqttStream.Name, consumer.Info.Config.FilterSubject);
                 options.Subscribed?.Invoke();
                 backoff = TimeSpan.FromMilliseconds(500);
                 var consume = new NatsJSConsumeOpts { MaxMsgs = 1000, MaxConsecutive503Errors = -1 };
