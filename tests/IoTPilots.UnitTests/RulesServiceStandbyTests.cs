@@ -42,13 +42,15 @@ public sealed class RulesServiceStandbyTests : IDisposable
         var rules = RuleSet.Parse("rules: [{ id: do-critical, kind: threshold, field: do_mg_l, below: 3.0, clear: 3.5, severity: critical, source: A5 }]", "rules.yaml");
         store.FenceAlertEvents("rules", "me");
         var leadership = new RulesLeadership(store, "me", LeaseOptions.Rules, _time, NullLogger<RulesLeadership>.Instance);
+        var inForce = new RulesInForce(new RulesEngine(rules));
+        var firstEngine = inForce.Engine;
         using var http = new HttpClient();
         using var service = new RulesService(
             new IngestionOptions(MqttEndpoint.Parse("mqtt://127.0.0.1:1"), InfluxEndpoint.FromEnvironment(_ => null), "ingest", "1"),
             subscription,
             _sources,
             new RulesOptions("rules.yaml", DbPath, Evaluate: true),
-            new RulesEngine(rules),
+            inForce,
             store,
             new NoInflux(),
             _time,
@@ -80,6 +82,9 @@ public sealed class RulesServiceStandbyTests : IDisposable
         var second = Assert.Single(store.Unresolved());
         Assert.NotEqual(first.Id, second.Id);
         Assert.Equal(2.4, second.RaisedValue);
+        // What reads the rules from outside (the confirm offers) now reads the new term's engine, whose reloads it must follow.
+        Assert.NotSame(firstEngine, inForce.Engine);
+        Assert.Equal(["do-critical"], inForce.Engine.Rules.Select(r => r.Id));
 
         await service.StopAsync(CancellationToken.None);
         // A stop releases the lease: the other process may take it at once.

@@ -18,7 +18,7 @@ public static class AlertsSetup
         services.AddSingleton(sp => AlertStore.Open(options.DatabasePath, sp.GetRequiredService<TimeProvider>()));
         if (options.Evaluate)
         {
-            services.AddSingleton(new RulesEngine(rules));
+            services.AddSingleton(new RulesInForce(new RulesEngine(rules)));
             services.AddSingleton<RulesSeed>();
             services.AddNotifications(notifications ?? NotificationOptions.FromEnvironment(Environment.GetEnvironmentVariable), Environment.GetEnvironmentVariable);
             services.AddSingleton<IRulesLeadership>(sp => AlertStore.Leadership(sp.GetRequiredService<AlertStore>(), sp.GetRequiredService<Ingestion.IngestionOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RulesLeadership>>()));

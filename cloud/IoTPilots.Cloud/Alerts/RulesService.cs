@@ -24,7 +24,7 @@ public sealed class RulesService(
     IngestionSubscription ingestionSubscription,
     IMessageSources sources,
     RulesOptions options,
-    RulesEngine engine,
+    RulesInForce inForce,
     AlertStore store,
     IPointWriter influx,
     TimeProvider time,
@@ -41,6 +41,8 @@ public sealed class RulesService(
     private const int MaxLinesPerWrite = 5000;
 
     private readonly Lock _gate = new();
+
+    private RulesEngine _engine = inForce.Engine;
 
     // Alert events on their way to InfluxDB, written off the judging path: awaiting the write there held up the
     // next message (and its alert) behind InfluxDB, which under a 10k readings/s ingest load cost hundreds of ms
@@ -65,7 +67,8 @@ public sealed class RulesService(
                 // Nothing carries over from an earlier term: the other leader may have raised and resolved alerts since.
                 lock (_gate)
                 {
-                    engine = term == 1 ? engine : new RulesEngine(engine.Rules, engine.Derived);
+                    _engine = term == 1 ? _engine : new RulesEngine(_engine.Rules, _engine.Derived);
+                    inForce.Engine = _engine;
                 }
                 try
                 {
@@ -90,9 +93,9 @@ public sealed class RulesService(
     private async Task LeadAsync(CancellationToken stoppingToken)
     {
         var reopened = store.Unresolved();
-        engine.Restore(reopened);
-        logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", engine.Rules.Count, options.RulesPath, reopened.Count);
-        await ExpectAsync(engine.Rules, stoppingToken).ConfigureAwait(false);
+        _engine.Restore(reopened);
+        logger.LogInformation("Rules engine: {Rules} rules from {Path}; {Open} alert(s) still open", _engine.Rules.Count, options.RulesPath, reopened.Count);
+        await ExpectAsync(_engine.Rules, stoppingToken).ConfigureAwait(false);
 
         // The gateways' statuses too: their stamps tell the gateways' clocks (rules README, "Clock skew").
         var source = sources.Open(new MessageSourceOptions($"cloud-rules-{ingestion.Group}", [Topics.AllTelemetry, GatewayStatus.AllTopics])
@@ -116,7 +119,7 @@ public sealed class RulesService(
                 IReadOnlyList<AlertEvent> events;
                 lock (_gate)
                 {
-                    events = engine.Tick(time.GetUtcNow());
+                    events = _engine.Tick(time.GetUtcNow());
                 }
 
                 Apply(events);
@@ -143,7 +146,7 @@ public sealed class RulesService(
             {
                 lock (_gate)
                 {
-                    engine.ObserveStatus(status, receivedAt);
+                    _engine.ObserveStatus(status, receivedAt);
                 }
             }
 
@@ -161,8 +164,8 @@ public sealed class RulesService(
         IReadOnlyList<Reading> derived;
         lock (_gate)
         {
-            events = engine.Observe(result.Message!, receivedAt);
-            derived = engine.LastDerived;
+            events = _engine.Observe(result.Message!, receivedAt);
+            derived = _engine.LastDerived;
         }
 
         // Derived signals are stored as fields of a measurement of their own with the telemetry's tags, so dashboards
@@ -189,7 +192,7 @@ public sealed class RulesService(
             var now = time.GetUtcNow();
             foreach (var e in expected)
             {
-                engine.Expect(e.Series, e.Field, e.LastGood, now);
+                _engine.Expect(e.Series, e.Field, e.LastGood, now);
             }
         }
     }
@@ -200,7 +203,7 @@ public sealed class RulesService(
         RulesReload reload;
         lock (_gate)
         {
-            reload = engine.Reload(book, time.GetUtcNow());
+            reload = _engine.Reload(book, time.GetUtcNow());
         }
 
         if (reload.Unchanged)
@@ -247,7 +250,7 @@ public sealed class RulesService(
             }
 
             lines.Add(LineProtocol.AlertEvent(alert.Id, e.Transition.ToString().ToLowerInvariant(), e.RuleId, e.Severity, e.Series, e.Field, e.Value, message, e.At));
-            if (e.Transition == AlertTransition.Raised && actions is not null && engine.Rules.FirstOrDefault(r => r.Id == e.RuleId) is { Action: not null } rule)
+            if (e.Transition == AlertTransition.Raised && actions is not null && _engine.Rules.FirstOrDefault(r => r.Id == e.RuleId) is { Action: not null } rule)
             {
                 // Off the judging path: sending waits for the broker's acknowledgement.
                 _ = TakeActionAsync(rule, e, alert.Id);

@@ -50,11 +50,12 @@ public static class NotificationsSetup
         // the record of actions taken come from AddCommands, when this process has them.
         services.AddSingleton(sp =>
         {
-            var engine = sp.GetService<RulesEngine>();
+            // The engine of the current leader term, not the first one (RulesInForce).
+            var rules = sp.GetService<RulesInForce>();
             var actions = sp.GetService<RuleActions>();
             return new ConfirmOffers(
                 sp.GetRequiredService<NotificationLinks>(),
-                rule => engine?.Rules.FirstOrDefault(r => r.Id == rule)?.Action,
+                rule => rules?.Engine.Rules.FirstOrDefault(r => r.Id == rule)?.Action,
                 () => actions?.CommandsOn == true,
                 alert => actions?.Taken(alert) == true);
         });
