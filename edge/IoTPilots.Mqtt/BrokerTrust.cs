@@ -29,12 +29,12 @@ public static class BrokerTrust
         return endpoint with { TrustedCa = ca, ClientCertificate = certificate };
     }
 
-    /// <summary>The certificates of <c>PILOTS_MQTT_CA</c>, or null when it is unset.</summary>
+    /// <summary>The certificates of <paramref name="variable"/> (<c>PILOTS_MQTT_CA</c>; the NATS mode's <c>PILOTS_NATS_CA</c>), or null when it is unset.</summary>
     /// <exception cref="FormatException">Missing, unreadable, or holding no PEM certificate; the message names the variable and file.</exception>
-    public static X509Certificate2Collection? LoadCa(Func<string, string?> env)
+    public static X509Certificate2Collection? LoadCa(Func<string, string?> env, string variable = "PILOTS_MQTT_CA")
     {
         ArgumentNullException.ThrowIfNull(env);
-        if (env("PILOTS_MQTT_CA") is not { Length: > 0 } file)
+        if (env(variable) is not { Length: > 0 } file)
         {
             return null;
         }
@@ -46,16 +46,16 @@ public static class BrokerTrust
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new FormatException($"PILOTS_MQTT_CA: cannot read '{file}': {ex.Message}", ex);
+            throw new FormatException($"{variable}: cannot read '{file}': {ex.Message}", ex);
         }
         catch (CryptographicException ex)
         {
-            throw new FormatException($"PILOTS_MQTT_CA: '{file}' is not a PEM certificate file: {ex.Message}", ex);
+            throw new FormatException($"{variable}: '{file}' is not a PEM certificate file: {ex.Message}", ex);
         }
 
         return certificates.Count > 0
             ? certificates
-            : throw new FormatException($"PILOTS_MQTT_CA: '{file}' holds no certificate (expected PEM, '-----BEGIN CERTIFICATE-----')");
+            : throw new FormatException($"{variable}: '{file}' holds no certificate (expected PEM, '-----BEGIN CERTIFICATE-----')");
     }
 
     /// <summary>

@@ -6,7 +6,6 @@ using IoTPilots.Cloud.Ingestion;
 using IoTPilots.Cloud.Provisioning;
 using IoTPilots.Contract;
 using IoTPilots.Edge.Modbus;
-using IoTPilots.Edge.Queue;
 using IoTPilots.FirmwareSim;
 using IoTPilots.IntegrationTests.Harness;
 using IoTPilots.Mqtt;
@@ -36,13 +35,7 @@ public sealed class BrokerSecurityTests(Servers servers) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _plc = FaultRig.StartTank();
-        Directory.CreateDirectory(Inventories);
-        foreach (var (gateway, site) in new[] { ("gw-a", "site-a"), ("gw-b", "site-b") })
-        {
-            var file = await FaultRig.WriteInventoryAsync(_dir, gateway, site, _plc, "200ms", Path.Combine(_dir, "queue-" + gateway));
-            File.Move(file, Path.Combine(Inventories, gateway + ".yaml"));
-        }
-
+        await FaultRig.WriteGatewayInventoriesAsync(_dir, _plc, ("gw-a", "site-a"), ("gw-b", "site-b"));
         _broker = await TlsBroker.StartAsync(Inventories);
     }
 
@@ -254,11 +247,7 @@ public sealed class BrokerSecurityTests(Servers servers) : IAsyncLifetime
     private ChildProcess Edge(string gateway, Dictionary<string, string> env) =>
         new("edge/IoTPilots.Edge", ["--inventory", Path.Combine(Inventories, gateway + ".yaml")], env);
 
-    private (int Count, long Last) QueuedLast(string gateway)
-    {
-        using var queue = DiskQueue.Open(new DiskQueueOptions { Directory = Path.Combine(_dir, "queue-" + gateway) }, TimeProvider.System, NullLogger.Instance);
-        return (queue.Count, queue.LastSeq);
-    }
+    private (int Count, long Last) QueuedLast(string gateway) => FaultRig.QueuedLast(_dir, gateway);
 
     private Microsoft.Extensions.Hosting.IHost Cloud(InfluxWriter influx, out IngestionStats stats)
     {

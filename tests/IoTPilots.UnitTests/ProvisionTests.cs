@@ -77,10 +77,12 @@ public sealed class ProvisionTests : IDisposable
         Assert.Contains("user viewer\ntopic read pilots/v1/#\n", acl, StringComparison.Ordinal);
         Assert.Contains("user cloud\ntopic read pilots/v1/+/+/+/telemetry\ntopic read pilots/v1/+/+/gap\n", acl, StringComparison.Ordinal);
         Assert.Contains("topic write pilots/v1/+/+/command\ntopic read pilots/v1/+/+/command/result\n", acl, StringComparison.Ordinal);
-        // No pattern rules (they would apply to every user), and a gateway reads nothing but its own commands.
+        // No pattern rules (they would apply to every user), and a gateway reads nothing but its own commands and pushes.
         Assert.DoesNotContain("pattern", acl.Split('\n').Where(l => !l.StartsWith('#')), StringComparer.Ordinal);
         var gatewayRules = acl.Split("\n\n").Where(b => b.StartsWith("user gw-", StringComparison.Ordinal)).SelectMany(b => b.Split('\n').Skip(1)).Where(l => l.Length > 0);
-        Assert.All(gatewayRules, rule => Assert.True(rule.StartsWith("topic write ", StringComparison.Ordinal) || rule.EndsWith("/command", StringComparison.Ordinal), rule));
+        Assert.All(gatewayRules, rule => Assert.True(rule.StartsWith("topic write ", StringComparison.Ordinal) || rule.EndsWith("/command", StringComparison.Ordinal) || rule.EndsWith("/config", StringComparison.Ordinal), rule));
+        Assert.Contains("topic read pilots/v1/site-a/gw-a/config\ntopic write pilots/v1/site-a/gw-a/config/result\n", acl, StringComparison.Ordinal);
+        Assert.Contains("topic write pilots/v1/+/+/config\ntopic read pilots/v1/+/+/config/result\n", acl, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -156,7 +158,7 @@ public sealed class ProvisionTests : IDisposable
         Assert.Equal(0, Run("--inventory", Inventories, "--out", Out, "--host", "broker.example.org").Code);
         var second = Snapshot();
 
-        foreach (var (file, content) in first.Where(f => f.Key is not ("credentials" or "mosquitto/passwords" or "mosquitto/acl" or "cloud/command-keys")))
+        foreach (var (file, content) in first.Where(f => f.Key is not ("credentials" or "mosquitto/passwords" or "mosquitto/acl" or "cloud/command-keys" or "nats/users.conf")))
         {
             Assert.True(second[file] == content, $"{file} changed on a re-run");
         }

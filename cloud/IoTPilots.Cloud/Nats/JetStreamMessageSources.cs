@@ -17,14 +17,7 @@ namespace IoTPilots.Cloud.Nats;
 /// </summary>
 public sealed class JetStreamMessageSources(NatsOptions nats, IMessageSources mqtt, MqttEndpoint broker, ILoggerFactory loggers) : IMessageSources, IAsyncDisposable
 {
-    private readonly Lazy<NatsConnection> _connection = new(() => new NatsConnection(new NatsOpts
-    {
-        Url = nats.Url,
-        Name = "pilots-cloud",
-        LoggerFactory = loggers,
-        RetryOnInitialConnect = true,
-        MaxReconnectRetry = -1,
-    }));
+    private readonly Lazy<NatsConnection> _connection = new(() => new NatsConnection(nats.ClientOptions("pilots-cloud", loggers)));
 
     public IMessageSource Open(MessageSourceOptions options)
     {

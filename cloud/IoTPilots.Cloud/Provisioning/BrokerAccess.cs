@@ -47,6 +47,46 @@ public static class BrokerAccess
     }
 
     /// <summary>
+    /// What each broker user may publish (write) and receive (read), as MQTT topics and filters: the one contract
+    /// both brokers enforce, rendered as Mosquitto's ACL (<see cref="Acl"/>) and as NATS permissions
+    /// (<see cref="NatsServerConfig"/>). A gateway writes only its own topics (contract v1,
+    /// edge/IoTPilots.Contract/Topics.cs) and reads only its commands and inventory pushes; the cloud reads what
+    /// ingestion, rules, the live view and the gateway services subscribe to, and sends commands and pushes; the viewer
+    /// only reads. Gateways in id order, then the cloud, then the viewer.
+    /// </summary>
+    public static IReadOnlyList<UserAccess> Users(IReadOnlyList<GatewayAccess> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(gateways);
+        var users = new List<UserAccess>();
+        foreach (var gateway in gateways)
+        {
+            var rules = gateway.TelemetrySites.Select(site => TopicRule.Write($"{Topics.Root}/{Topics.Version}/{site}/{gateway.Gateway}/+/telemetry")).ToList();
+            rules.Add(TopicRule.Write(Topics.Status(gateway.Site, gateway.Gateway)));
+            rules.Add(TopicRule.Write(GapReport.Topic(gateway.Site, gateway.Gateway)));
+            // Its own commands and inventory pushes in, their results out (issue 15); the signature, not this rule, is
+            // what makes it act.
+            rules.Add(TopicRule.Read(Topics.Command(gateway.Site, gateway.Gateway)));
+            rules.Add(TopicRule.Write(Topics.CommandResult(gateway.Site, gateway.Gateway)));
+            rules.Add(TopicRule.Read(Topics.Config(gateway.Site, gateway.Gateway)));
+            rules.Add(TopicRule.Write(Topics.ConfigResult(gateway.Site, gateway.Gateway)));
+            users.Add(new UserAccess(gateway.Gateway, rules));
+        }
+
+        users.Add(new UserAccess(CloudUser,
+        [
+            TopicRule.Read(Topics.AllTelemetry),
+            TopicRule.Read(Topics.AllGaps),
+            TopicRule.Read($"{Topics.Root}/{Topics.Version}/+/+/status"),
+            TopicRule.Write($"{Topics.Root}/{Topics.Version}/+/+/command"),
+            TopicRule.Read(Topics.AllCommandResults),
+            TopicRule.Write($"{Topics.Root}/{Topics.Version}/+/+/config"),
+            TopicRule.Read(Topics.AllConfigResults),
+        ]));
+        users.Add(new UserAccess(ViewerUser, [TopicRule.Read($"{Topics.Root}/{Topics.Version}/#")]));
+        return users;
+    }
+
+    /// <summary>
     /// Mosquitto's ACL file. Mosquitto 2.0.11 checks it when a client publishes (write, the last will included)
     /// and when the broker delivers a message to a subscriber (read); a SUBSCRIBE itself is always granted
     /// (<c>mosquitto_acl_check_default</c>: "FIXME - implement ACL subscription strings", src/security_default.c),
@@ -60,40 +100,32 @@ public static class BrokerAccess
         var acl = new StringBuilder();
         acl.Append("""
             # Mosquitto ACL for IoT Pilots, written by ./run provision from the edge inventories: regenerate, do not edit.
-            # A gateway writes only its own topics (contract v1, edge/IoTPilots.Contract/Topics.cs) and reads only its commands;
-            # the cloud reads what ingestion and rules subscribe to (shared subscriptions included); the viewer only reads.
-            # Mosquitto checks these when a message is published and when it is delivered; any user may send SUBSCRIBE,
-            # but nothing without a read rule is ever delivered to it.
+            # A gateway writes only its own topics (contract v1, edge/IoTPilots.Contract/Topics.cs) and reads only its commands
+            # and inventory pushes; the cloud reads what ingestion and rules subscribe to (shared subscriptions included); the
+            # viewer only reads. Mosquitto checks these when a message is published and when it is delivered; any user may send
+            # SUBSCRIBE, but nothing without a read rule is ever delivered to it.
 
             """);
-        foreach (var gateway in gateways)
+        foreach (var user in Users(gateways))
         {
-            acl.Append('\n').Append("user ").Append(gateway.Gateway).Append('\n');
-            foreach (var site in gateway.TelemetrySites)
+            acl.Append('\n').Append("user ").Append(user.User).Append('\n');
+            foreach (var rule in user.Rules)
             {
-                acl.Append($"topic write {Topics.Root}/{Topics.Version}/{site}/{gateway.Gateway}/+/telemetry\n");
+                acl.Append("topic ").Append(rule.Publish ? "write " : "read ").Append(rule.Topic).Append('\n');
             }
-
-            acl.Append($"topic write {Topics.Status(gateway.Site, gateway.Gateway)}\n");
-            acl.Append($"topic write {GapReport.Topic(gateway.Site, gateway.Gateway)}\n");
-            // Its own commands in, their results out (issue 15); the signature, not this rule, is what makes it act.
-            acl.Append($"topic read {Topics.Command(gateway.Site, gateway.Gateway)}\n");
-            acl.Append($"topic write {Topics.CommandResult(gateway.Site, gateway.Gateway)}\n");
         }
 
-        acl.Append($"""
-
-            user {CloudUser}
-            topic read {Topics.AllTelemetry}
-            topic read {Topics.AllGaps}
-            topic read {Topics.Root}/{Topics.Version}/+/+/status
-            topic write {Topics.Root}/{Topics.Version}/+/+/command
-            topic read {Topics.AllCommandResults}
-
-            user {ViewerUser}
-            topic read {Topics.Root}/{Topics.Version}/#
-
-            """);
         return acl.ToString();
     }
+}
+
+/// <summary>One broker user and its rules, in the order the ACL lists them.</summary>
+public sealed record UserAccess(string User, IReadOnlyList<TopicRule> Rules);
+
+/// <summary>A topic or filter the user may publish to (<see cref="Publish"/>, an ACL's write) or receive from (read).</summary>
+public sealed record TopicRule(bool Publish, string Topic)
+{
+    public static TopicRule Read(string topic) => new(false, topic);
+
+    public static TopicRule Write(string topic) => new(true, topic);
 }

@@ -31,7 +31,12 @@ public sealed class DevelopmentCa(X509Certificate2 certificate) : IDisposable
     }
 
     /// <summary>The broker's certificate: the first name is its CN, every name a subject alternative name (DNS or IP).</summary>
-    public X509Certificate2 IssueServer(IReadOnlyList<string> names, DateTimeOffset now)
+    /// <param name="route">
+    /// Also for TLS clients (extended key usage clientAuth besides serverAuth): what a NATS node presents on its cluster
+    /// routes, where each node dials the others and the server side requires and verifies the dialler's certificate
+    /// (nats-server 2.9.10 server/opts.go, <c>getTLSConfig</c>: "For clusters/gateways, we will force strict verification").
+    /// </param>
+    public X509Certificate2 IssueServer(IReadOnlyList<string> names, DateTimeOffset now, bool route = false)
     {
         var san = new SubjectAlternativeNameBuilder();
         foreach (var name in names)
@@ -46,12 +51,12 @@ public sealed class DevelopmentCa(X509Certificate2 certificate) : IDisposable
             }
         }
 
-        return Issue(names[0], X509KeyUsageFlags.DigitalSignature, "1.3.6.1.5.5.7.3.1", san.Build(), now);
+        return Issue(names[0], X509KeyUsageFlags.DigitalSignature, route ? ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"] : ["1.3.6.1.5.5.7.3.1"], san.Build(), now);
     }
 
     /// <summary>A client certificate whose CN is the MQTT user (Mosquitto's <c>use_identity_as_username</c>).</summary>
     public X509Certificate2 IssueClient(string user, DateTimeOffset now) =>
-        Issue(user, X509KeyUsageFlags.DigitalSignature, "1.3.6.1.5.5.7.3.2", null, now);
+        Issue(user, X509KeyUsageFlags.DigitalSignature, ["1.3.6.1.5.5.7.3.2"], null, now);
 
     /// <summary>Whether <paramref name="leaf"/> was signed by this CA and is still good for a while.</summary>
     public bool Signed(X509Certificate2 leaf, DateTimeOffset now)
@@ -84,7 +89,7 @@ public sealed class DevelopmentCa(X509Certificate2 certificate) : IDisposable
 
     public void Dispose() => Certificate.Dispose();
 
-    private X509Certificate2 Issue(string commonName, X509KeyUsageFlags usage, string extendedUsage, X509Extension? san, DateTimeOffset now)
+    private X509Certificate2 Issue(string commonName, X509KeyUsageFlags usage, string[] extendedUsages, X509Extension? san, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var subject = new X500DistinguishedNameBuilder();
@@ -92,7 +97,7 @@ public sealed class DevelopmentCa(X509Certificate2 certificate) : IDisposable
         var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, critical: true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(extendedUsage)], critical: false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. extendedUsages.Select(o => new Oid(o))], critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         if (san is not null)

@@ -10,6 +10,11 @@ namespace IoTPilots.Cloud.Provisioning;
 /// <param name="Hosts">The broker's names: every one goes into its certificate; the first is the one gateways dial.</param>
 /// <param name="CloudHost">The name the cloud dials (in a compose file, the broker's service name).</param>
 /// <param name="ClientDir">Where gateways and the cloud keep ca.crt and their certificate (named in their env files).</param>
+/// <param name="NatsMode">
+/// <c>--broker nats</c>: the env files are for the NATS mode (MQTT 3.1.1 to the NATS nodes, the cloud's NATS login);
+/// the <c>nats/</c> folder is written either way.
+/// </param>
+/// <param name="NatsNodes">Where the NATS nodes keep <c>nats/</c>, and their client and MQTT ports.</param>
 public sealed record ProvisionArguments(
     IReadOnlyList<string> Inventories,
     string Out,
@@ -17,7 +22,9 @@ public sealed record ProvisionArguments(
     string CloudHost,
     BrokerLayout Broker,
     string ClientDir = ProvisionArguments.DefaultClientDir,
-    bool Rotate = false)
+    bool Rotate = false,
+    bool NatsMode = false,
+    NatsLayout? NatsNodes = null)
 {
     public const string DefaultClientDir = "/etc/iotpilots";
 
@@ -29,6 +36,9 @@ public sealed record ProvisionArguments(
         string? outDir = null, cloudHost = null, clientDir = null;
         var layout = new BrokerLayout();
         var rotate = false;
+        var natsMode = false;
+        var natsDir = NatsLayout.DefaultDir;
+        int? natsPort = null;
         for (var i = 0; i < args.Count; i++)
         {
             var option = args[i];
@@ -77,6 +87,20 @@ public sealed record ProvisionArguments(
                 case "--cert-port":
                     layout = layout with { CertPort = Port(option, value) };
                     break;
+                case "--broker":
+                    natsMode = value switch
+                    {
+                        "mosquitto" => false,
+                        "nats" => true,
+                        _ => throw new FormatException($"--broker: '{value}' is not a broker (mosquitto or nats)"),
+                    };
+                    break;
+                case "--nats-dir":
+                    natsDir = AbsolutePath(option, value);
+                    break;
+                case "--nats-port":
+                    natsPort = Port(option, value);
+                    break;
                 case "--bind":
                     layout = layout with { Bind = IPAddress.TryParse(value, out _) ? value : throw new FormatException($"--bind: '{value}' is not an IP address") };
                     break;
@@ -100,6 +124,18 @@ public sealed record ProvisionArguments(
             throw new FormatException($"--cert-port: {layout.CertPort} is also --port");
         }
 
+        if (natsMode && layout.ClientCerts)
+        {
+            // NATS's MQTT gateway could map certificates to users (tls { verify_and_map }), not wired here yet.
+            throw new FormatException("--client-certs: is for Mosquitto only; with --broker nats the clients log in with passwords over TLS");
+        }
+
+        var nats = new NatsLayout(natsDir, natsPort ?? 4222, layout.Port);
+        if (nats.ClientPort == nats.MqttPort)
+        {
+            throw new FormatException($"--nats-port: {nats.ClientPort} is also --port (the MQTT port)");
+        }
+
         // The certificate always names the loopback, so tools on the broker host can connect too.
         var names = hosts.Concat(["localhost", "127.0.0.1"]).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         cloudHost ??= names[0];
@@ -108,10 +144,11 @@ public sealed record ProvisionArguments(
             names.Add(cloudHost);
         }
 
-        return new ProvisionArguments(inventories, outDir, names, cloudHost, layout, clientDir ?? DefaultClientDir, rotate);
+        return new ProvisionArguments(inventories, outDir, names, cloudHost, layout, clientDir ?? DefaultClientDir, rotate, natsMode, nats);
     }
 
-    private static bool Known(string option) => option is "--inventory" or "--out" or "--host" or "--cloud-host" or "--client-dir" or "--broker-dir" or "--data-dir" or "--port" or "--cert-port" or "--bind";
+    private static bool Known(string option) => option is "--inventory" or "--out" or "--host" or "--cloud-host" or "--client-dir" or "--broker-dir" or "--data-dir" or "--port" or "--cert-port" or "--bind"
+        or "--broker" or "--nats-dir" or "--nats-port";
 
     private static string HostName(string option, string value) =>
         IPAddress.TryParse(value, out _) || Regex.IsMatch(value, @"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")

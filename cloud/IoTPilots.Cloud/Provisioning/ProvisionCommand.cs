@@ -13,8 +13,11 @@ namespace IoTPilots.Cloud.Provisioning;
 /// ca/ca.crt, ca/ca.key            the development CA (keep ca.key off the broker)
 /// credentials                     user:password, the source of the passwords on the next run
 /// mosquitto/                      mosquitto.conf, acl, passwords, ca.crt, server.crt, server.key: the broker's folder
+/// nats/                           security.conf, users.conf, mqtt-tls.conf, route-tls.conf, ca.crt, server.crt/.key,
+///                                 route.crt/.key: each NATS node's folder (the NATS mode, deploy/nats/nats.conf)
 /// edge/GATEWAY.env                each gateway's PILOTS_MQTT_URL and PILOTS_MQTT_CA (+ GATEWAY.p12/.crt/.key with --client-certs)
-/// cloud/cloud.env, cloud/viewer.env   the same for the cloud workers and the read-only viewer
+/// cloud/cloud.env, cloud/viewer.env   the same for the cloud workers and the read-only viewer (with --broker nats: MQTT
+///                                 3.1.1 to the NATS nodes, and the cloud's PILOTS_NATS_URL, _USER, _PASSWORD, _CA)
 /// cloud/command-keys              the key the cloud signs each gateway's commands with (its edge env has it as PILOTS_COMMAND_KEY)
 /// </code>
 /// A re-run keeps the CA, the server certificate (unless its names changed or it nears its end), every password and
@@ -27,6 +30,7 @@ public static class ProvisionCommand
         usage: provision --inventory FILE|DIR [--inventory ...] --out DIR [--host NAME]... [--cloud-host NAME]
                          [--client-certs] [--rotate] [--port 8883] [--cert-port 8884] [--bind ADDRESS]
                          [--broker-dir /etc/mosquitto/iotpilots] [--data-dir /var/lib/mosquitto] [--client-dir /etc/iotpilots]
+                         [--broker mosquitto|nats] [--nats-port 4222] [--nats-dir /etc/nats/iotpilots]
         """;
 
     private const string CaName = "IoT Pilots development CA";
@@ -98,7 +102,7 @@ public static class ProvisionCommand
         var outDir = Path.GetFullPath(arguments.Out);
         try
         {
-            foreach (var sub in new[] { "ca", "mosquitto", "edge", "cloud" })
+            foreach (var sub in new[] { "ca", "mosquitto", "nats", "edge", "cloud" })
             {
                 Directory.CreateDirectory(Path.Combine(outDir, sub));
             }
@@ -116,7 +120,7 @@ public static class ProvisionCommand
         var files = new OutputFolder(outDir, output);
         using var ca = CertificateAuthority(files, arguments.Rotate, now);
         files.Write("mosquitto/ca.crt", ca.Certificate.ExportCertificatePem() + "\n", secret: false);
-        ServerCertificate(files, ca, arguments, now);
+        ServerCertificate(files, ca, arguments, "mosquitto/server", route: false, now);
 
         var users = gateways.Select(g => (User: g.Gateway, Folder: "edge", Host: arguments.Hosts[0]))
             .Append((User: BrokerAccess.CloudUser, Folder: "cloud", Host: arguments.CloudHost))
@@ -128,6 +132,8 @@ public static class ProvisionCommand
         files.Write("mosquitto/passwords", PasswordFile(files.Read("mosquitto/passwords"), users.Select(u => (u.User, passwords[u.User]))), secret: true);
         files.Write("mosquitto/acl", BrokerAccess.Acl(gateways), secret: false);
         files.Write("mosquitto/mosquitto.conf", BrokerConfig.Render(arguments.Broker), secret: false);
+        var nats = arguments.NatsNodes ?? new NatsLayout(MqttPort: arguments.Broker.Port);
+        NatsFiles(files, ca, arguments, nats, users.Select(u => u.User).ToList(), passwords, BrokerAccess.Users(gateways), now);
 
         // Command keys (cloud README, "Commands"): one per gateway, kept across runs like the passwords.
         var commandKeys = CommandKeysOf(files, gateways.Select(g => g.Gateway), arguments.Rotate);
@@ -139,12 +145,15 @@ public static class ProvisionCommand
             var certificate = arguments.Broker.ClientCerts && ClientCertificate(files, ca, $"{folder}/{user}", user, arguments.Rotate, now);
             var extra = commandKeys.TryGetValue(user, out var key) ? $"PILOTS_COMMAND_KEY={key}\n"
                 : user == BrokerAccess.CloudUser ? $"PILOTS_COMMAND_KEYS={arguments.ClientDir.TrimEnd('/')}/command-keys\n" : "";
-            files.Write($"{folder}/{user}.env", EnvFile(user, passwords[user], host, arguments, certificate) + extra, secret: true);
+            var env = arguments.NatsMode ? NatsEnvFile(user, passwords[user], host, arguments, nats) : EnvFile(user, passwords[user], host, arguments, certificate);
+            files.Write($"{folder}/{user}.env", env + extra, secret: true);
         }
 
         RemoveGone(files, gateways);
         output.WriteLine($"provision: {gateways.Count} gateway(s), users {BrokerAccess.CloudUser} and {BrokerAccess.ViewerUser}, in {outDir}");
-        output.WriteLine($"provision: install {outDir}/mosquitto as {arguments.Broker.BrokerDir} on the broker, each edge/GATEWAY.env as /etc/iotpilots/edge.env with ca/ca.crt as {arguments.ClientDir}/ca.crt (deploy/README.md)");
+        output.WriteLine(arguments.NatsMode
+            ? $"provision: install {outDir}/nats as {nats.Dir} on every NATS node (deploy/nats/nats.conf), each edge/GATEWAY.env as /etc/iotpilots/edge.env with ca/ca.crt as {arguments.ClientDir}/ca.crt (deploy/README.md, \"The NATS mode\")"
+            : $"provision: install {outDir}/mosquitto as {arguments.Broker.BrokerDir} on the broker, each edge/GATEWAY.env as /etc/iotpilots/edge.env with ca/ca.crt as {arguments.ClientDir}/ca.crt (deploy/README.md)");
     }
 
     private static DevelopmentCa CertificateAuthority(OutputFolder files, bool rotate, DateTimeOffset now)
@@ -172,21 +181,44 @@ public static class ProvisionCommand
         return ca;
     }
 
-    private static void ServerCertificate(OutputFolder files, DevelopmentCa ca, ProvisionArguments arguments, DateTimeOffset now)
+    /// <summary>Issues (or keeps) a server certificate at <paramref name="stem"/>.crt/.key; <paramref name="route"/>: also for TLS clients.</summary>
+    private static void ServerCertificate(OutputFolder files, DevelopmentCa ca, ProvisionArguments arguments, string stem, bool route, DateTimeOffset now)
     {
-        if (!arguments.Rotate && files.Exists("mosquitto/server.crt") && files.Exists("mosquitto/server.key"))
+        if (!arguments.Rotate && files.Exists(stem + ".crt") && files.Exists(stem + ".key"))
         {
-            using var existing = files.LoadCertificate("mosquitto/server.crt", "mosquitto/server.key");
+            using var existing = files.LoadCertificate(stem + ".crt", stem + ".key");
             if (ca.Signed(existing, now) && DevelopmentCa.Names(existing).SetEquals(arguments.Hosts))
             {
-                files.Say("mosquitto/server.crt", "kept");
+                files.Say(stem + ".crt", "kept");
                 return;
             }
         }
 
-        using var server = ca.IssueServer(arguments.Hosts, now);
-        files.Write("mosquitto/server.key", server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n", secret: true);
-        files.Write("mosquitto/server.crt", server.ExportCertificatePem() + "\n", secret: false);
+        using var server = ca.IssueServer(arguments.Hosts, now, route);
+        files.Write(stem + ".key", server.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n", secret: true);
+        files.Write(stem + ".crt", server.ExportCertificatePem() + "\n", secret: false);
+    }
+
+    /// <summary>
+    /// The NATS nodes' folder (<see cref="NatsServerConfig"/>): the broker's certificate and the CA as for Mosquitto, a
+    /// route certificate, the config fragments, and the users with bcrypt hashes, each kept while it still matches.
+    /// </summary>
+    private static void NatsFiles(OutputFolder files, DevelopmentCa ca, ProvisionArguments arguments, NatsLayout nats, IReadOnlyList<string> users,
+        IReadOnlyDictionary<string, string> passwords, IReadOnlyList<UserAccess> access, DateTimeOffset now)
+    {
+        files.Write("nats/ca.crt", ca.Certificate.ExportCertificatePem() + "\n", secret: false);
+        files.Write("nats/server.crt", files.Read("mosquitto/server.crt")!, secret: false);
+        files.Write("nats/server.key", files.Read("mosquitto/server.key")!, secret: true);
+        ServerCertificate(files, ca, arguments, "nats/route", route: true, now);
+        var known = arguments.Rotate ? new Dictionary<string, string>() : NatsServerConfig.HashesIn(files.Read("nats/users.conf"));
+        var hashes = users.ToDictionary(
+            u => u,
+            u => known.TryGetValue(u, out var hash) && NatsPassword.Verifies(hash, passwords[u]) ? hash : NatsPassword.Hash(passwords[u]),
+            StringComparer.Ordinal);
+        files.Write("nats/users.conf", NatsServerConfig.Users(access, u => hashes[u]), secret: true);
+        files.Write("nats/security.conf", NatsServerConfig.Security(nats), secret: false);
+        files.Write("nats/mqtt-tls.conf", NatsServerConfig.MqttTls(nats), secret: false);
+        files.Write("nats/route-tls.conf", NatsServerConfig.RouteTls(nats), secret: false);
     }
 
     /// <summary>Issues (or keeps) a client certificate at <paramref name="stem"/>.crt/.key/.p12; returns true.</summary>
@@ -278,6 +310,33 @@ public static class ProvisionCommand
         }
 
         env.Append($"PILOTS_MQTT_CA={clientDir}/ca.crt\n");
+        return env.ToString();
+    }
+
+    /// <summary>
+    /// A client's env file for the NATS mode: MQTT 3.1.1 over TLS to the NATS nodes' MQTT port (the gateways, the viewer,
+    /// and the cloud's own MQTT subscriptions), and for the cloud its NATS login over TLS (its JetStream consumer).
+    /// </summary>
+    private static string NatsEnvFile(string user, string password, string host, ProvisionArguments arguments, NatsLayout nats)
+    {
+        var clientDir = arguments.ClientDir.TrimEnd('/');
+        var env = new StringBuilder($"""
+            # Credentials of '{user}' for the NATS mode (docs/scaling.md), written by ./run provision --broker nats. Install as
+            # /etc/iotpilots/{(user is BrokerAccess.CloudUser or BrokerAccess.ViewerUser ? "cloud" : "edge")}.env, chmod 640, owner root:iotpilots, with ca/ca.crt as {clientDir}/ca.crt. Never commit it.
+            # Every node serves MQTT on {nats.MqttPort}: for failover, let {host} resolve to all of them (docs/scaling.md, "Gateway failover").
+            PILOTS_MQTT_URL=mqtts://{user}:{password}@{host}:{nats.MqttPort}?protocol=3.1.1
+            PILOTS_MQTT_CA={clientDir}/ca.crt
+
+            """);
+        if (user == BrokerAccess.CloudUser)
+        {
+            // NATS.Net learns the cluster's other nodes from the first it reaches; list them all for a start with one down.
+            env.Append($"PILOTS_NATS_URL=tls://{host}:{nats.ClientPort}\n");
+            env.Append($"PILOTS_NATS_USER={user}\n");
+            env.Append($"PILOTS_NATS_PASSWORD={password}\n");
+            env.Append($"PILOTS_NATS_CA={clientDir}/ca.crt\n");
+        }
+
         return env.ToString();
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using IoTPilots.Cloud.Influx;
 using IoTPilots.Devices;
 using IoTPilots.Edge.Modbus;
+using IoTPilots.Edge.Queue;
 using IoTPilots.FirmwareSim;
 
 namespace IoTPilots.IntegrationTests.Harness;
@@ -45,6 +46,30 @@ public static class FaultRig
                 profile: ras-tank-sim
             """);
         return file;
+    }
+
+    /// <summary>
+    /// One inventory per gateway, <c>{dir}/inventories/{gateway}.yaml</c>, each polling tank-01 on <paramref name="plc"/>
+    /// every 200 ms into its own queue, <c>{dir}/queue-{gateway}</c> (<see cref="QueuedLast"/>): the gateways a test
+    /// provisions broker credentials for. Returns the inventories' folder.
+    /// </summary>
+    public static async Task<string> WriteGatewayInventoriesAsync(string dir, ModbusTcpServer plc, params (string Gateway, string Site)[] gateways)
+    {
+        var inventories = Directory.CreateDirectory(Path.Combine(dir, "inventories")).FullName;
+        foreach (var (gateway, site) in gateways)
+        {
+            var file = await WriteInventoryAsync(dir, gateway, site, plc, "200ms", Path.Combine(dir, "queue-" + gateway));
+            File.Move(file, Path.Combine(inventories, gateway + ".yaml"));
+        }
+
+        return inventories;
+    }
+
+    /// <summary>How many records a gateway of <see cref="WriteGatewayInventoriesAsync"/> still queues, and its last seq.</summary>
+    public static (int Count, long Last) QueuedLast(string dir, string gateway)
+    {
+        using var queue = DiskQueue.Open(new DiskQueueOptions { Directory = Path.Combine(dir, "queue-" + gateway) }, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        return (queue.Count, queue.LastSeq);
     }
 
     /// <summary>The cloud executable on the test broker and database, writing the delivery summary every second.</summary>
