@@ -67,10 +67,24 @@ public sealed class SecureNatsTests(Servers servers) : IAsyncLifetime
         var influx = await servers.NewDatabaseAsync("secnats");
         var log = new ErrorLog();
         using var worker = await StartedAsync(Worker(cluster, CloudEnv(), influx.Endpoint, log));
+        // The rules engine's own consumer (RulesService in the NATS mode), under the cloud's permissions too.
+        var judged = 0;
+        var rulesReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stopRules = new CancellationTokenSource();
+        var rules = worker.Services.GetRequiredService<IMessageSources>().Open(new MessageSourceOptions("cloud-rules-sec", [Topics.AllTelemetry])
+        {
+            AutoAck = true,
+            Subscribed = () => rulesReady.TrySetResult(),
+            Replay = new StreamReplay("sec-rules", [Topics.AllTelemetry], TimeSpan.FromMinutes(10)),
+        }).RunAsync((_, _) => { Interlocked.Increment(ref judged); return ValueTask.CompletedTask; }, stopRules.Token);
+        await rulesReady.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
         using var edge = Edge("gw-a", cluster);
         edge.Start();
         await Eventually.TrueAsync(async () => (await influx.LedgerEpochsAsync("gw-a")).Values.Sum(s => s.Count) >= 20, TimeSpan.FromSeconds(90), $"readings flowing over TLS (edge log: {edge.Log})");
+        await Eventually.TrueAsync(() => Task.FromResult(Volatile.Read(ref judged) > 0), TimeSpan.FromSeconds(30), "gw-a's readings handed to the rules engine's consumer");
+        await stopRules.CancelAsync();
+        await rules;
         edge.Terminate();
         var (left, last) = QueuedLast("gw-a");
         Assert.Equal(0, left);
