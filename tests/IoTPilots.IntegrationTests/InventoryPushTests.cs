@@ -165,8 +165,12 @@ public sealed class InventoryPushTests(Servers servers) : IAsyncLifetime
         var back = await RunningAsync(admin, 1, RunningInventory.RolledBack);
         Assert.Equal(2, back.GetProperty("inventory").GetProperty("highest").GetInt64());
         Assert.Contains("no device of version 2 answered", back.GetProperty("inventory").GetProperty("detail").GetString(), StringComparison.Ordinal);
-        var pushes = await admin.GetStringAsync(new Uri($"/api/gateways/{_gateway}/pushes", UriKind.Relative));
-        Assert.Contains($"\"reason\":\"{InventoryReasons.DevicesUnreachable}\"", pushes, StringComparison.Ordinal);
+        // The push's result is a message of its own, which may arrive after the status that shows the rollback.
+        var pushes = "";
+        await Eventually.TrueAsync(
+            async () => (pushes = await admin.GetStringAsync(new Uri($"/api/gateways/{_gateway}/pushes", UriKind.Relative))).Contains($"\"reason\":\"{InventoryReasons.DevicesUnreachable}\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30),
+            () => $"the rolled-back push recorded with its reason; pushes: {pushes}");
         // The rolled-back inventory polls again: its reading reaches the edge's latest values, so a next push is judged fresh.
         Assert.Equal(InventoryPush.HashOf(Inventory(_plc.Port, "2s")), back.GetProperty("inventory").GetProperty("sha256").GetString());
     }
