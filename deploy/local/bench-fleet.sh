@@ -1,12 +1,22 @@
 # shellcheck shell=bash
 # ./run bench fleet: a fleet through 3 cloud workers, on Mosquitto and on a 3-node NATS JetStream cluster
 # (docs/scaling.md). Issue 16: 10,000 simulated devices at 1 message/s each (20 gateways x 500 devices; each message
-# is one device's poll of 3 readings, firmware-sim load), for 2 minutes, several runs per mode. Per run: messages
-# lost (acknowledged by the broker minus the points InfluxDB holds for the run's site), the p99 lag (the lag sampled every 0.5 s: how long
-# ago the generator had sent what the workers have stored by then, summed over the 3 workers), the send rate the
-# brokers let through, and the CPU-seconds of each process over the run (/proc accounting, firmware-sim --cpu-pids);
-# per mode, each process's peak RSS (VmHWM). Median, min and max over the runs; one JSON line at the end, also
-# written to bench/results/fleet.json.
+# is one device's poll of 3 readings, firmware-sim load), for 2 minutes, several runs per mode. Per run:
+# - lost: what the broker acknowledged to the generator (PUBACKs read, not publishes written) minus the points
+#   InfluxDB holds for the run's site once that count has reached it or has not grown for PILOTS_BENCH_DRAIN_S;
+# - stuck: what arrived only after the count had stood still for 10 s (held in the broker or a worker, then
+#   delivered). The bench used to stop there and counted those as lost;
+# - unacked: publishes the broker never acknowledged (an edge keeps those and sends them again);
+# - storedRate: InfluxDB's count over the time to its last growth; counted/counterRate: the workers' messagesStored
+#   counters, which count a redelivered message each time it is stored again (the gap between the two is redelivery);
+# - the p99 lag (sampled every 0.5 s from those counters: how long ago the generator had sent what the workers have
+#   stored by then), the send rate the brokers let through, and the CPU-seconds of each process over the run (/proc
+#   accounting, firmware-sim --cpu-pids); per mode, each process's peak RSS (VmHWM).
+# A run with lost or stuck messages keeps its diagnostics in .pilots/bench-fleet-diag/TIME-SITE/ (the bench's own
+# temp dir goes at exit): each worker's /api/ingestion/stats, `ss -tnio` on the broker's ports and Mosquitto's $SYS
+# counters when the count first stalled and at the end, the broker's and workers' logs, the generator's samples, and
+# holes.txt: per gateway, the sequence numbers InfluxDB lacks, split into acknowledged and never acknowledged.
+# Median, min and max over the runs; one JSON line at the end, also written to bench/results/fleet.json.
 # Tunables: PILOTS_BENCH_RUNS (3), PILOTS_BENCH_SECONDS (120), PILOTS_BENCH_RATE (10000 msg/s),
 # PILOTS_BENCH_DEVICES_PER_GATEWAY (500), PILOTS_BENCH_DRAIN_S (120), PILOTS_BENCH_MODES ("mosquitto nats"),
 # PILOTS_BENCH_RULES (0: the workers run no rules engine; 1: worker 1 runs it, as shipped).
