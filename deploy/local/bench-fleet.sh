@@ -164,11 +164,13 @@ PY
     # queued and sends it again; the generator reports those as unacked. Stuck = what arrived only after the count
     # had already stood still for 10 s (the bench's old settle rule, which reported those as lost): held by the
     # broker or a worker, then delivered.
-    local stored=0 last=-1 grew_at=$SECONDS stall="" acked
+    local stored=0 last=-1 grew_at=$SECONDS stall="" acked count
     acked=$(python3 -c "import json,sys; print(next(json.loads(l)['acked'] for l in open(sys.argv[1]) if '\"result\": \"load\"' in l or '\"result\":\"load\"' in l))" "$mdir/$site.jsonl")
     local ended=$((SECONDS - t0)) diag="$mdir/diag-$site"
     while :; do
-      stored=$(bench_fleet_count "$site")
+      count=$(bench_fleet_count "$site")
+      # A query that failed (InfluxDB busy) reads 0: keep the last good count.
+      [ "$count" -lt "$stored" ] || stored=$count
       [ "$stored" = "$last" ] || { last=$stored; grew_at=$SECONDS; }
       [ "$stored" -lt "$acked" ] || break
       if [ -z "$stall" ] && [ $((SECONDS - grew_at)) -ge 10 ]; then
@@ -230,7 +232,7 @@ PY
 
 # bench_fleet_count SITE : the points of field do_mg_l InfluxDB holds for SITE (one per message).
 bench_fleet_count() {
-  curl -fsG "$PILOTS_INFLUX_URL/query" --data-urlencode "db=$PILOTS_INFLUX_DB" \
+  curl -fsG -m 60 "$PILOTS_INFLUX_URL/query" --data-urlencode "db=$PILOTS_INFLUX_DB" \
     --data-urlencode "q=SELECT count(do_mg_l) FROM telemetry WHERE site = '$1'" |
     python3 -c "import json,sys; d=json.load(sys.stdin); s=d['results'][0].get('series'); print(s[0]['values'][0][1] if s else 0)" || echo 0
 }
