@@ -234,7 +234,7 @@ PY
 bench_fleet_count() {
   curl -fsG -m 60 "$PILOTS_INFLUX_URL/query" --data-urlencode "db=$PILOTS_INFLUX_DB" \
     --data-urlencode "q=SELECT count(do_mg_l) FROM telemetry WHERE site = '$1'" |
-    python3 -c "import json,sys; d=json.load(sys.stdin); s=d['results'][0].get('series'); print(s[0]['values'][0][1] if s else 0)" || echo 0
+    python3 -c "import json,sys; d=json.load(sys.stdin); s=d['results'][0].get('series'); print(s[0]['values'][0][1] if s else 0)" 2>/dev/null || echo 0
 }
 
 # bench_fleet_counted : the sum of the workers' messagesStored counters (-1 if one does not answer).
