@@ -159,6 +159,10 @@ public static class LoadGenerator
             unsent = (long)Math.Round(options.Rate * options.Duration.TotalSeconds) - totalSent(),
             cpuSeconds,
             cpuMessages = samples[^1].Stored ?? totalSent(),
+            // Per gateway (gw-001 first): the publishes written and the PUBACKs read, so a bench that finds messages
+            // missing can compare them with the cloud's ledger of sequence numbers per gateway.
+            gatewaySent = gateways.Select(g => g.Sent).ToArray(),
+            gatewayAcked = gateways.Select(g => g.Acked).ToArray(),
         })).ConfigureAwait(false);
         return 0;
     }
