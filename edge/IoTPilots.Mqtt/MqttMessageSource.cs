@@ -36,6 +36,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
     private int _refreshing;
     private int _lowWater;
     private long _arrived;
+    private long _received;
     private bool _sawTraffic;
 
     /// <summary>Reconnects made because the receive window had filled (for logs and tests).</summary>
@@ -53,16 +54,27 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
         // BatchingSocketStream (fewer system calls per message; cloud README, "Ingest cost") is not plugged in here
         // yet: with it, the overload and shared-subscription tests missed messages in full runs (session 4 note).
         await using var session = new MqttSession(broker, options.ClientId, logger, b => b.WithReceiveMaximum(receiveMaximum).WithTcpServer(o => o.BufferSize = 1 << 20), options.CleanStart);
-        session.OnConnected = async (client, ct) =>
+        // A new connection: what was handed over before can no longer be acknowledged (the broker redelivers it).
+        // Counted when the connect starts, not once it is done: the broker sends a persistent session's unacknowledged
+        // messages right after its CONNACK, and MQTTnet hands them over as soon as it has read the CONNACK, before
+        // ConnectAsync returns (MqttClient.ConnectInternal starts its publish task there). Counted afterwards, those
+        // took the old connection's number, were never acknowledged, and the broker sent them again at every
+        // reconnect: the fleet bench's workers stored each message about six times and Mosquitto held half a million
+        // (deploy/local/bench-fleet.sh). MQTTnet raises ConnectingAsync only once the previous connection's publish
+        // task has ended (DisconnectCore waits for it), so no message of an old connection is handed over after it.
+        session.Client.ConnectingAsync += _ =>
         {
             lock (_gate)
             {
-                // A new connection: what was handed over before can no longer be acknowledged (the broker redelivers it).
                 _generation++;
                 _unacked = 0;
                 _windowFilled = false;
             }
 
+            return Task.CompletedTask;
+        };
+        session.OnConnected = async (client, ct) =>
+        {
             if (options.BeforeSubscribe is { } wait)
             {
                 await wait(ct).ConfigureAwait(false);
@@ -90,6 +102,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
             {
                 generation = _generation;
                 _arrived++;
+                _received++;
                 if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce && ++_unacked >= receiveMaximum)
                 {
                     _windowFilled = true;
@@ -157,28 +170,72 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
 
         if (refresh)
         {
-            Refresh(session, "The receive window was full and the broker is not refilling it: reconnecting so it sends its queued backlog at full speed");
+            // Judged again once the broker has read our acknowledgements: one that only reads them late refills then.
+            Refresh(session, "The receive window was full and the broker is not refilling it: reconnecting so it sends its queued backlog at full speed", _ =>
+            {
+                lock (_gate)
+                {
+                    return _unacked <= _lowWater;
+                }
+            });
         }
     }
 
-    private void Refresh(MqttSession session, string why)
+    private long Received
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _received;
+            }
+        }
+    }
+
+    /// <summary>How long the broker may take to answer the ping before a refresh; slower, it is busy, not stalled.</summary>
+    public static readonly TimeSpan PingBound = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Reconnects, but first pings the broker and reconnects only if <paramref name="stillNeeded"/> (given the count of
+    /// messages received before the ping) says so after the answer. A broker answers a PINGREQ only once it has read
+    /// everything sent before it on the connection (MQTT 5.0, 4.6: packets are processed in order), our acknowledgements
+    /// included. A broker short of CPU reads them late: on the fleet bench Mosquitto had 600 KB of a worker's PUBACKs
+    /// unread in its socket while the worker, with nothing unacknowledged and nothing arriving, reconnected. The new
+    /// connection took the session over, the old socket was closed with those PUBACKs unread, and the broker sent every
+    /// one of those messages again (MQTT 5.0, 4.4): workers stored each message up to 75 times and the broker fell
+    /// to a few hundred messages per second (deploy/local/bench-fleet.sh). A broker that does not answer within
+    /// <see cref="PingBound"/> is busy, not stalled: no reconnect then.
+    /// </summary>
+    private void Refresh(MqttSession session, string why, Func<long, bool> stillNeeded)
     {
         if (Interlocked.Exchange(ref _refreshing, 1) != 0)
         {
             return;
         }
 
-        Refreshes++;
-        logger.LogInformation("{Why}", why);
+        var before = Received;
         _ = Task.Run(async () =>
         {
             try
             {
+                using (var bound = new CancellationTokenSource(PingBound))
+                {
+                    await session.Client.PingAsync(bound.Token).ConfigureAwait(false);
+                }
+
+                if (!stillNeeded(before))
+                {
+                    return;
+                }
+
+                Refreshes++;
+                logger.LogInformation("{Why}", why);
                 await session.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                logger.LogDebug("Disconnect for a refresh failed: {Error}", ex.Message);
+                // No answer in time (busy), or the link went (the session reconnects by itself): nothing to refresh.
+                logger.LogDebug("No refresh: {Error}", ex.Message);
             }
             finally
             {
@@ -223,7 +280,7 @@ public sealed class MqttMessageSource(MqttEndpoint broker, MessageSourceOptions 
                 {
                     silentSince = Environment.TickCount64;
                     next = TimeSpan.FromTicks(Math.Min(next.Ticks * 2, TimeSpan.FromMinutes(5).Ticks));
-                    Refresh(session, "Messages stopped with nothing in flight: reconnecting in case the broker holds a backlog it no longer sends");
+                    Refresh(session, "Messages stopped with nothing in flight: reconnecting in case the broker holds a backlog it no longer sends", before => Received == before);
                 }
             }
         }
