@@ -59,17 +59,9 @@ public sealed record NatsOptions(string Url)
                 throw SettingsReader.Error("PILOTS_NATS_URL", url, "is not a list of NATS URLs (expected nats://host[:port][,nats://host[:port]...], or tls://...)");
             }
 
-            if (uri.UserInfo.Length > 0)
+            if (MqttEndpoint.SplitUserInfo(uri) is ({ } urlLogin, var urlSecret))
             {
-                var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
-                if (colon < 0)
-                {
-                    logins.Add((Uri.UnescapeDataString(uri.UserInfo), null));
-                }
-                else
-                {
-                    logins.Add((Uri.UnescapeDataString(uri.UserInfo[..colon]), Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..])));
-                }
+                logins.Add((urlLogin, urlSecret));
             }
 
             servers.Add($"{uri.Scheme}://{uri.Authority}");
